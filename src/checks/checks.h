@@ -17,15 +17,15 @@
  * pipeline at the start of each decision. */
 struct pb_env {
 	const pb_config *cfg;
-	pb_dir *dir;            /* NULL when the directory cannot be opened */
-	const char *dir_error;  /* why dir is NULL */
+	pb_dir *dir;	       /* NULL when the directory cannot be opened */
+	const char *dir_error; /* why dir is NULL */
 	pb_addr_opts addr_opts;
 
 	/* scratch for one decision, filled by the recipient check */
 	bool rcpt_ok;
 	pb_addr rcpt;
 	bool sender_null;
-	bool sender_ok;         /* sender parsed */
+	bool sender_ok; /* sender parsed */
 	pb_addr sender;
 	pb_dir_rcpt rinfo;
 };

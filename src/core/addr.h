@@ -20,11 +20,11 @@
 
 typedef enum pb_addr_err {
 	PB_ADDR_OK = 0,
-	PB_ADDR_EMPTY,       /* zero-length input (the null sender) */
-	PB_ADDR_NO_AT,       /* no '@' separating local part and domain */
-	PB_ADDR_BAD_LOCAL,   /* local part is not a dot-atom or quoted-string */
-	PB_ADDR_BAD_DOMAIN,  /* domain is not a hostname or address literal */
-	PB_ADDR_TOO_LONG,    /* a part exceeds PB_LOCAL_MAX / PB_DOMAIN_MAX */
+	PB_ADDR_EMPTY,	    /* zero-length input (the null sender) */
+	PB_ADDR_NO_AT,	    /* no '@' separating local part and domain */
+	PB_ADDR_BAD_LOCAL,  /* local part is not a dot-atom or quoted-string */
+	PB_ADDR_BAD_DOMAIN, /* domain is not a hostname or address literal */
+	PB_ADDR_TOO_LONG,   /* a part exceeds PB_LOCAL_MAX / PB_DOMAIN_MAX */
 } pb_addr_err;
 
 /* Options that change normalisation, from [directory]. */
@@ -51,10 +51,11 @@ typedef struct pb_addr {
 	char key[PB_ADDR_MAX + 1];
 	/* The base local part used in key (extension stripped, folded). */
 	char key_local[PB_LOCAL_MAX + 1];
-	/* The extension that was stripped, without its delimiter ("" if none). */
+	/* The extension that was stripped, without its delimiter ("" if none).
+	 */
 	char extension[PB_LOCAL_MAX + 1];
-	bool quoted;       /* the local part was a quoted-string */
-	bool literal;      /* the domain is an address literal */
+	bool quoted;  /* the local part was a quoted-string */
+	bool literal; /* the domain is an address literal */
 } pb_addr;
 
 /* pb_addr_parse - parse an envelope-form address (no angle brackets, no

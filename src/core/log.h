@@ -35,7 +35,7 @@ int pb_log_level_parse(const char *s);
 int pb_log_enabled(pb_log_level level);
 
 void pb_log(pb_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 #define pb_debug(...) pb_log(PB_LOG_DEBUG, __VA_ARGS__)
 #define pb_info(...) pb_log(PB_LOG_INFO, __VA_ARGS__)

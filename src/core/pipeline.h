@@ -27,7 +27,7 @@ typedef struct pb_trace {
 } pb_trace;
 
 void pb_trace_note(pb_trace *tr, const char *check, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 typedef pb_step (*pb_check_fn)(pb_env *env, pb_txn *t, pb_verdict *v,
 			       pb_trace *tr);

@@ -26,16 +26,16 @@ typedef enum pb_stage {
 } pb_stage;
 
 typedef struct pb_txn {
-	char id[128];                /* instance / queue id, for the log */
+	char id[128]; /* instance / queue id, for the log */
 	char queue_id[64];
 	pb_stage stage;
 	char client_address[64];
 	char client_name[256];
 	char helo[256];
 	char sasl_username[256];
-	char sender[PB_ADDR_MAX + 1];    /* envelope sender, "" = null */
+	char sender[PB_ADDR_MAX + 1];	 /* envelope sender, "" = null */
 	char recipient[PB_ADDR_MAX + 1]; /* the recipient being decided */
-	unsigned rcpt_count;             /* recipients accepted so far */
+	unsigned rcpt_count;		 /* recipients accepted so far */
 } pb_txn;
 
 /* pb_txn_reset - forget every fact (a new transaction). */

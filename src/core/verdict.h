@@ -30,8 +30,8 @@ typedef enum pb_action {
 
 typedef struct pb_verdict {
 	pb_action action;
-	int code;          /* 0 for DUNNO/ACCEPT, else 4xx/5xx */
-	char enh[16];      /* "5.1.1" */
+	int code;     /* 0 for DUNNO/ACCEPT, else 4xx/5xx */
+	char enh[16]; /* "5.1.1" */
 	char text[PB_TEXT_MAX + 1];
 	const char *reason; /* a token from reasons.h; static storage */
 	const char *check;  /* name of the check that decided; static */
@@ -44,7 +44,7 @@ void pb_verdict_dunno(pb_verdict *v, const char *reason);
  * and printf-style text.  The action follows from the code's class. */
 void pb_verdict_set(pb_verdict *v, int code, const char *enh,
 		    const char *reason, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 /* pb_verdict_backend - the fail-safe answer for a fault of ours or of a
  * backend: 451 4.3.0 [backend-unavailable], or DUNNO when fail_open. */
@@ -53,18 +53,18 @@ void pb_verdict_backend(pb_verdict *v, bool fail_open, const char *what);
 typedef struct pb_render_opts {
 	bool soft_bounce;
 	bool shadow;
-	bool log;          /* write the decision line (the daemon does) */
+	bool log; /* write the decision line (the daemon does) */
 } pb_render_opts;
 
 typedef struct pb_reply {
-	pb_action action;       /* after soft_bounce/shadow */
-	int code;               /* 0 for DUNNO */
+	pb_action action; /* after soft_bounce/shadow */
+	int code;	  /* 0 for DUNNO */
 	char enh[16];
 	char text[PB_TEXT_MAX + 1];
 	/* "550 5.1.1 text" or "DUNNO": what a policy frontend puts after
 	 * "action=". */
 	char line[PB_REPLY_MAX + 1];
-	bool shadowed;          /* shadow mode turned a refusal into DUNNO */
+	bool shadowed; /* shadow mode turned a refusal into DUNNO */
 } pb_reply;
 
 /* pb_verdict_render - the one place a verdict becomes an SMTP reply.

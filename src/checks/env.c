@@ -1,0 +1,19 @@
+/*
+ * env - binding services to a pb_env.
+ */
+#include "checks/checks.h"
+
+#include <string.h>
+
+/* pb_env_init - bind config and directory handle (dir may be NULL). */
+void pb_env_init(pb_env *env, const pb_config *cfg, pb_dir *dir,
+		 const char *dir_error)
+{
+	memset(env, 0, sizeof(*env));
+	env->cfg = cfg;
+	env->dir = dir;
+	env->dir_error = dir_error;
+	env->addr_opts.delimiters =
+	    cfg->recipient_delimiter != NULL ? cfg->recipient_delimiter : "";
+	env->addr_opts.fold_local = !cfg->case_sensitive_local;
+}

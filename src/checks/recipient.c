@@ -1,0 +1,90 @@
+/*
+ * recipient - is the recipient ours, and does it exist?
+ *
+ * Looks the recipient up in the directory once and leaves what it found in
+ * env->rinfo for the list checks after it.  A recipient whose domain is
+ * not protected ends the stage with DUNNO: pushback has no opinion on mail
+ * that is not for its applications.
+ */
+#include <string.h>
+
+#include "checks/checks.h"
+#include "core/reasons.h"
+
+/* backend_fault - the directory failed: 4xx, or DUNNO when fail-open. */
+static pb_step backend_fault(pb_env *env, pb_verdict *v, pb_trace *tr,
+			     const char *error)
+{
+	bool open = env->cfg->on_error == PB_ON_ERROR_DUNNO;
+
+	pb_trace_note(tr, "recipient", "directory error: %s; on_error = %s",
+		      error, open ? "dunno" : "tempfail");
+	pb_verdict_backend(v, open, "directory");
+	return PB_DECIDED;
+}
+
+/* check_recipient - unknown recipients in protected domains: 550 5.1.1. */
+pb_step check_recipient(pb_env *env, pb_txn *t, pb_verdict *v, pb_trace *tr)
+{
+	const char *error = NULL;
+	pb_addr_err err;
+
+	err = pb_addr_parse(t->recipient, strlen(t->recipient), &env->addr_opts,
+			    &env->rcpt);
+	if (err != PB_ADDR_OK) {
+		/* The MTA accepted this address; it is not ours to judge its
+		 * syntax, and a domain we cannot parse is not protected. */
+		pb_trace_note(tr, "recipient",
+			      "recipient <%s> does not parse (%s): no opinion",
+			      t->recipient, pb_addr_strerror(err));
+		pb_verdict_dunno(v, PB_R_BAD_ADDRESS);
+		return PB_DECIDED;
+	}
+	if (env->dir == NULL)
+		return backend_fault(
+		    env, v, tr, env->dir_error ? env->dir_error : "not open");
+	if (pb_dir_lookup_rcpt(env->dir, &env->rcpt, &env->rinfo, &error) < 0)
+		return backend_fault(env, v, tr, error);
+	env->rcpt_ok = true;
+	if (!env->rinfo.protected_domain) {
+		pb_trace_note(tr, "recipient",
+			      "domain %s is not protected: no opinion",
+			      env->rcpt.domain);
+		pb_verdict_dunno(v, PB_R_NOT_PROTECTED);
+		return PB_DECIDED;
+	}
+	switch (env->rinfo.kind) {
+	case PB_RCPT_UNKNOWN:
+		pb_trace_note(tr, "recipient",
+			      "no recipient, list or catch-all matches %s "
+			      "in protected domain %s",
+			      env->rcpt.full, env->rcpt.domain);
+		pb_verdict_set(v, 550, "5.1.1", PB_R_UNKNOWN_RECIPIENT,
+			       "unknown recipient");
+		return PB_DECIDED;
+	case PB_RCPT_ADDRESS:
+		pb_trace_note(tr, "recipient", "%s is a known recipient",
+			      env->rcpt.full);
+		break;
+	case PB_RCPT_CATCHALL:
+		pb_trace_note(tr, "recipient",
+			      "domain %s is catch-all: every address exists",
+			      env->rcpt.domain);
+		break;
+	case PB_RCPT_LIST:
+		pb_trace_note(tr, "recipient",
+			      "%s is the posting address of list %s (policy "
+			      "%s, owner %s)",
+			      env->rcpt.full, env->rinfo.list,
+			      pb_list_policy_name(env->rinfo.policy),
+			      env->rinfo.owner);
+		break;
+	case PB_RCPT_LIST_COMPANION:
+		pb_trace_note(tr, "recipient",
+			      "%s is the -%s address of list %s: open to all",
+			      env->rcpt.full, env->rinfo.companion,
+			      env->rinfo.list);
+		break;
+	}
+	return PB_CONTINUE;
+}

@@ -1,0 +1,149 @@
+/*
+ * cli_check - `pushback check`: run one request through the same pipeline
+ * and renderer the daemon uses, print the action line exactly as pushbackd
+ * would send it, then every step taken and why.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checks/checks.h"
+#include "cmd/cli.h"
+#include "core/pipeline.h"
+#include "core/verdict.h"
+#include "directory/dir.h"
+
+/* check_usage - to out, returns code. */
+static int check_usage(FILE *out, int code)
+{
+	fprintf(out,
+		"usage: pushback check --sender S --recipient R "
+		"[--client-address IP] [--helo NAME]\n"
+		"  --sender ''  is the null sender (a bounce)\n"
+		"Prints the action pushbackd would answer, then each step.\n");
+	return code;
+}
+
+typedef struct step_sink {
+	FILE *out;
+	int n;
+} step_sink;
+
+/* print_step - a trace sink writing "  N. check: message". */
+static void print_step(void *arg, const char *check, const char *msg)
+{
+	step_sink *sink = arg;
+
+	fprintf(sink->out, "  %d. %s: %s\n", ++sink->n, check, msg);
+}
+
+/* set_fact - store an argument into a txn field, or complain. */
+static int set_fact(char *field, size_t cap, const char *what,
+		    const char *value)
+{
+	if (pb_txn_set(field, cap, value, strlen(value)) < 0) {
+		fprintf(stderr, "pushback check: %s is too long\n", what);
+		return -1;
+	}
+	return 0;
+}
+
+/* cli_check - explain one RCPT decision. */
+int cli_check(const pb_config *cfg, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"sender", required_argument, NULL, 's'},
+	    {"recipient", required_argument, NULL, 'r'},
+	    {"client-address", required_argument, NULL, 'a'},
+	    {"helo", required_argument, NULL, 'e'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	pb_dir_opts opts = {.busy_timeout = cfg->busy_timeout,
+			    .create = false,
+			    .readonly = true};
+	pb_render_opts ropts = {.soft_bounce = cfg->soft_bounce,
+				.shadow = cfg->shadow,
+				.log = false};
+	const char *error = NULL, *sender = NULL, *rcpt = NULL;
+	pb_dir *dir = NULL;
+	pb_trace tr;
+	pb_verdict v;
+	pb_reply r;
+	pb_env env;
+	pb_txn t;
+	step_sink sink = {NULL, 0};
+	int opt;
+
+	pb_txn_reset(&t);
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			sender = optarg;
+			break;
+		case 'r':
+			rcpt = optarg;
+			break;
+		case 'a':
+			if (set_fact(t.client_address, sizeof(t.client_address),
+				     "--client-address", optarg) < 0)
+				return 2;
+			break;
+		case 'e':
+			if (set_fact(t.helo, sizeof(t.helo), "--helo", optarg) <
+			    0)
+				return 2;
+			break;
+		case 'h':
+			return check_usage(stdout, 0);
+		default:
+			return check_usage(stderr, 2);
+		}
+	}
+	if (sender == NULL || rcpt == NULL || optind != argc)
+		return check_usage(stderr, 2);
+	if (set_fact(t.sender, sizeof(t.sender), "--sender", sender) < 0 ||
+	    set_fact(t.recipient, sizeof(t.recipient), "--recipient", rcpt) < 0)
+		return 2;
+	snprintf(t.id, sizeof(t.id), "check");
+	if (pb_dir_open(cfg->database, &opts, &dir, &error) < 0)
+		dir = NULL;
+	pb_env_init(&env, cfg, dir, error);
+	/* The action line comes first, so the steps are gathered in memory
+	 * and printed after it. */
+	{
+		char *steps_text = NULL;
+		size_t steps_len = 0;
+
+		sink.out = open_memstream(&steps_text, &steps_len);
+		if (sink.out == NULL) {
+			fprintf(stderr, "pushback check: out of memory\n");
+			pb_dir_free(&dir);
+			return 2;
+		}
+		tr.note = print_step;
+		tr.arg = &sink;
+		pb_pipeline_decide(&env, &t, PB_STAGE_RCPT, &v, &tr);
+		fclose(sink.out);
+		pb_verdict_render(&v, &ropts, &t, 0, &r);
+		printf("action=%s\n", r.line);
+		printf("stage RCPT: sender=<%s> recipient=<%s>\n", t.sender,
+		       t.recipient);
+		fputs(steps_text, stdout);
+		free(steps_text);
+	}
+	printf("verdict: %s", pb_action_name(v.action));
+	if (v.code != 0)
+		printf(" %d %s", v.code, v.enh);
+	printf(" [%s]%s%s\n", v.reason && v.reason[0] ? v.reason : "-",
+	       v.check ? " by " : "", v.check ? v.check : "");
+	if (r.shadowed)
+		printf("shadow mode: the daemon would log this and answer "
+		       "DUNNO\n");
+	else if (cfg->soft_bounce && v.action == PB_REJECT)
+		printf("soft_bounce: the 5xx is sent as a 4xx\n");
+	pb_dir_free(&dir);
+	return 0;
+}

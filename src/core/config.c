@@ -1,0 +1,377 @@
+/*
+ * config - read pushback.conf with inih into a pb_config.
+ *
+ * The keys are one table (section, name, type, offset, bounds): reading
+ * the table is reading the list of settings.  Errors name file:line.
+ * Memory: every string is malloc'd and owned by the pb_config.
+ */
+#include "core/config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/log.h"
+
+typedef enum key_type {
+	KEY_STRING,
+	KEY_INT,
+	KEY_SIZE,
+	KEY_BOOL,
+	KEY_LISTEN,
+	KEY_LOG_DEST,
+	KEY_LOG_LEVEL,
+	KEY_ON_ERROR,
+} key_type;
+
+typedef struct key_def {
+	const char *section;
+	const char *name;
+	key_type type;
+	size_t offset;
+	long min, max; /* for KEY_INT and KEY_SIZE */
+} key_def;
+
+#define OFF(f) offsetof(pb_config, f)
+
+static const key_def keys[] = {
+    {"pushbackd", "state_dir", KEY_STRING, OFF(state_dir), 0, 0},
+    {"pushbackd", "max_connections", KEY_INT, OFF(max_connections), 1, 65536},
+    {"pushbackd", "idle_timeout", KEY_INT, OFF(idle_timeout), 1, 86400},
+    {"pushbackd", "shadow", KEY_BOOL, OFF(shadow), 0, 0},
+    {"pushbackd", "soft_bounce", KEY_BOOL, OFF(soft_bounce), 0, 0},
+    {"pushbackd", "log", KEY_LOG_DEST, OFF(log_dest), 0, 0},
+    {"pushbackd", "log_level", KEY_LOG_LEVEL, OFF(log_level), 0, 0},
+    {"policy", "listen", KEY_LISTEN, OFF(policy_listen), 0, 0},
+    {"policy", "max_line_length", KEY_SIZE, OFF(policy_max_line), 64, 1048576},
+    {"policy", "max_attributes", KEY_SIZE, OFF(policy_max_attributes), 8,
+     100000},
+    {"policy", "max_request_size", KEY_SIZE, OFF(policy_max_request), 256,
+     16777216},
+    {"directory", "database", KEY_STRING, OFF(database), 0, 0},
+    {"directory", "on_error", KEY_ON_ERROR, OFF(on_error), 0, 0},
+    {"directory", "recipient_delimiter", KEY_STRING, OFF(recipient_delimiter),
+     0, 0},
+    {"directory", "case_sensitive_local_parts", KEY_BOOL,
+     OFF(case_sensitive_local), 0, 0},
+    {"directory", "busy_timeout", KEY_INT, OFF(busy_timeout), 0, 600000},
+};
+
+_Static_assert(sizeof(keys) / sizeof(keys[0]) <= 64,
+	       "pb_config.seen has one bit per key");
+
+typedef struct parse_ctx {
+	pb_config *cfg;
+	const char *path;
+	int listen_from_file; /* the first listen in the file replaces defaults
+			       */
+} parse_ctx;
+
+/* set_string - replace an owned string. */
+static int set_string(char **slot, const char *value)
+{
+	char *copy = strdup(value);
+
+	if (copy == NULL)
+		return -1;
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+/* parse_long - whole-string decimal integer in [min, max]. */
+static int parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* parse_bool - yes/no, true/false, on/off, 1/0. */
+static int parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* listen_valid - "inet:HOST:PORT" or "unix:/PATH". */
+static int listen_valid(const char *s)
+{
+	if (strncmp(s, "unix:", 5) == 0)
+		return s[5] == '/' ? 0 : -1;
+	if (strncmp(s, "inet:", 5) == 0) {
+		const char *colon = strrchr(s + 5, ':');
+		long port;
+
+		if (colon == NULL || colon == s + 5)
+			return -1;
+		return parse_long(colon + 1, 1, 65535, &port);
+	}
+	return -1;
+}
+
+/* add_listen - append each space-separated listener of value. */
+static int add_listen(parse_ctx *pc, const char *value, const char **why)
+{
+	pb_config *cfg = pc->cfg;
+	char *copy = strdup(value), *save = NULL;
+
+	if (copy == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	if (!pc->listen_from_file) {
+		for (size_t i = 0; i < cfg->n_policy_listen; i++) {
+			free(cfg->policy_listen[i]);
+			cfg->policy_listen[i] = NULL;
+		}
+		cfg->n_policy_listen = 0;
+		pc->listen_from_file = 1;
+	}
+	for (char *w = strtok_r(copy, " \t,", &save); w != NULL;
+	     w = strtok_r(NULL, " \t,", &save)) {
+		if (listen_valid(w) < 0) {
+			*why = "listener must be inet:HOST:PORT or unix:/PATH";
+			free(copy);
+			return -1;
+		}
+		if (cfg->n_policy_listen == PB_MAX_LISTEN) {
+			*why = "too many listeners";
+			free(copy);
+			return -1;
+		}
+		cfg->policy_listen[cfg->n_policy_listen] = strdup(w);
+		if (cfg->policy_listen[cfg->n_policy_listen] == NULL) {
+			*why = "out of memory";
+			free(copy);
+			return -1;
+		}
+		cfg->n_policy_listen++;
+	}
+	free(copy);
+	return 0;
+}
+
+/* set_key - store one value; *why says what was wrong. */
+static int set_key(parse_ctx *pc, const key_def *k, const char *value,
+		   const char **why)
+{
+	void *slot = (char *)pc->cfg + k->offset;
+	long n;
+	int i;
+
+	switch (k->type) {
+	case KEY_STRING:
+		if (set_string(slot, value) < 0) {
+			*why = "out of memory";
+			return -1;
+		}
+		return 0;
+	case KEY_INT:
+	case KEY_SIZE:
+		if (parse_long(value, k->min, k->max, &n) < 0) {
+			*why = "expected a whole number in range";
+			return -1;
+		}
+		if (k->type == KEY_INT)
+			*(int *)slot = (int)n;
+		else
+			*(size_t *)slot = (size_t)n;
+		return 0;
+	case KEY_BOOL:
+		if (parse_bool(value, slot) < 0) {
+			*why = "expected yes or no";
+			return -1;
+		}
+		return 0;
+	case KEY_LISTEN:
+		return add_listen(pc, value, why);
+	case KEY_LOG_DEST:
+		if (strcmp(value, "stderr") == 0)
+			*(int *)slot = PB_LOG_STDERR;
+		else if (strcmp(value, "syslog") == 0)
+			*(int *)slot = PB_LOG_SYSLOG;
+		else {
+			*why = "expected stderr or syslog";
+			return -1;
+		}
+		return 0;
+	case KEY_LOG_LEVEL:
+		i = pb_log_level_parse(value);
+		if (i < 0) {
+			*why = "expected debug, info, warn or error";
+			return -1;
+		}
+		*(int *)slot = i;
+		return 0;
+	case KEY_ON_ERROR:
+		if (strcmp(value, "tempfail") == 0)
+			*(int *)slot = PB_ON_ERROR_TEMPFAIL;
+		else if (strcmp(value, "dunno") == 0)
+			*(int *)slot = PB_ON_ERROR_DUNNO;
+		else {
+			*why = "expected tempfail or dunno";
+			return -1;
+		}
+		return 0;
+	}
+	*why = "internal: unknown key type";
+	return -1;
+}
+
+/* handler - inih callback: find the key in the table and set it. */
+static int handler(void *user, const char *section, const char *name,
+		   const char *value)
+{
+	parse_ctx *pc = user;
+	const char *why = NULL;
+	bool known_section = false;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const key_def *k = &keys[i];
+
+		if (strcmp(k->section, section) != 0)
+			continue;
+		known_section = true;
+		if (strcmp(k->name, name) != 0)
+			continue;
+		if ((pc->cfg->seen & (1ULL << i)) && k->type != KEY_LISTEN)
+			why = "set twice";
+		else if (set_key(pc, k, value, &why) == 0) {
+			pc->cfg->seen |= 1ULL << i;
+			return 1;
+		}
+		snprintf(pc->cfg->error, sizeof(pc->cfg->error),
+			 "[%s] %s = %s: %s", section, name, value, why);
+		return 0;
+	}
+	if (known_section)
+		snprintf(pc->cfg->error, sizeof(pc->cfg->error),
+			 "unknown key '%s' in section [%s]", name, section);
+	else
+		snprintf(pc->cfg->error, sizeof(pc->cfg->error),
+			 "unknown section [%s]", section);
+	return 0;
+}
+
+/* pb_config_defaults - the embedded defaults. */
+int pb_config_defaults(pb_config *cfg, const char **error_r)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->max_connections = 256;
+	cfg->idle_timeout = 300;
+	cfg->log_dest = PB_LOG_STDERR;
+	cfg->log_level = PB_LOG_INFO;
+	cfg->policy_max_line = 4096;
+	cfg->policy_max_attributes = 256;
+	cfg->policy_max_request = 65536;
+	cfg->on_error = PB_ON_ERROR_TEMPFAIL;
+	cfg->busy_timeout = 2000;
+	if (set_string(&cfg->path, "(defaults)") < 0 ||
+	    set_string(&cfg->state_dir, "/var/lib/pushback") < 0 ||
+	    set_string(&cfg->recipient_delimiter, "+") < 0 ||
+	    (cfg->policy_listen[0] = strdup("inet:127.0.0.1:10040")) == NULL) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	cfg->n_policy_listen = 1;
+	return 0;
+}
+
+/* finish - values derived from others once the file is read. */
+static int finish(pb_config *cfg, const char **error_r)
+{
+	if (cfg->database == NULL) {
+		size_t n = strlen(cfg->state_dir) + sizeof("/pushback.db");
+
+		cfg->database = malloc(n);
+		if (cfg->database == NULL) {
+			*error_r = "out of memory";
+			return -1;
+		}
+		snprintf(cfg->database, n, "%s/pushback.db", cfg->state_dir);
+	}
+	if (cfg->n_policy_listen == 0) {
+		snprintf(cfg->error, sizeof(cfg->error),
+			 "%s: [policy] listen: no listener", cfg->path);
+		*error_r = cfg->error;
+		return -1;
+	}
+	return 0;
+}
+
+/* pb_config_load - defaults, then the file. */
+int pb_config_load(pb_config *cfg, const char *path, const char **error_r)
+{
+	parse_ctx pc = {.cfg = cfg, .path = path, .listen_from_file = 0};
+	char msg[sizeof(cfg->error)];
+	int line;
+
+	if (pb_config_defaults(cfg, error_r) < 0)
+		return -1;
+	if (path == NULL)
+		return finish(cfg, error_r);
+	if (set_string(&cfg->path, path) < 0) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	line = ini_parse(path, handler, &pc);
+	if (line == -1) {
+		snprintf(cfg->error, sizeof(cfg->error), "%s: cannot open: %s",
+			 path, strerror(errno));
+		*error_r = cfg->error;
+		return -1;
+	}
+	if (line == -2) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	if (line > 0) {
+		if (cfg->error[0] == '\0')
+			snprintf(cfg->error, sizeof(cfg->error),
+				 "syntax error (expected [section] or key = "
+				 "value)");
+		memcpy(msg, cfg->error, sizeof(msg));
+		if (snprintf(cfg->error, sizeof(cfg->error), "%s:%d: %s", path,
+			     line, msg) >= (int)sizeof(cfg->error))
+			cfg->error[sizeof(cfg->error) - 1] = '\0'; /* cut */
+		*error_r = cfg->error;
+		return -1;
+	}
+	return finish(cfg, error_r);
+}
+
+/* pb_config_free - release every owned string. */
+void pb_config_free(pb_config *cfg)
+{
+	free(cfg->path);
+	free(cfg->state_dir);
+	free(cfg->database);
+	free(cfg->recipient_delimiter);
+	for (size_t i = 0; i < cfg->n_policy_listen; i++)
+		free(cfg->policy_listen[i]);
+	memset(cfg, 0, sizeof(*cfg));
+}
