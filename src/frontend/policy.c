@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -402,6 +403,23 @@ static void refuse_malformed(pol_conn *c, const char *why, pb_reply *r)
 	pb_verdict_render(&v, &ro, &c->txn, 0, r);
 }
 
+/* read_timeout - read(2), or poll(2) then read(2) on a descriptor that
+ * has no receive timeout; a timeout is -1 with errno EAGAIN. */
+static ssize_t read_timeout(int fd, char *buf, size_t cap, bool use_poll,
+			    int timeout_s)
+{
+	if (use_poll) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int n = poll(&pfd, 1, timeout_s * 1000);
+
+		if (n == 0)
+			errno = EAGAIN;
+		if (n <= 0)
+			return -1;
+	}
+	return read(fd, buf, cap);
+}
+
 /* pol_serve - one connection: read, parse, decide, answer. */
 void pol_serve(int fd_in, int fd_out, const pb_config *cfg, pb_dir_pool *pool,
 	       const char *peer)
@@ -425,26 +443,25 @@ void pol_serve(int fd_in, int fd_out, const pb_config *cfg, pb_dir_pool *pool,
 	c->ropts.soft_bounce = cfg->soft_bounce;
 	c->ropts.shadow = cfg->shadow;
 	c->ropts.log = true;
+	/* On a socket the idle timeout is a receive timeout: one read(2) per
+	 * request and no poll(2).  Pipes (--stdin) fall back to poll. */
+	struct timeval tv = {.tv_sec = cfg->idle_timeout};
+	bool use_poll =
+	    setsockopt(fd_in, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0;
+
 	while (open) {
-		struct pollfd pfd = {.fd = fd_in, .events = POLLIN};
-		int timeout = cfg->idle_timeout * 1000;
 		ssize_t n;
 		size_t off = 0;
 
-		n = poll(&pfd, 1, timeout);
-		if (n == 0) {
+		n = read_timeout(fd_in, buf, POL_READ_SIZE, use_poll,
+				 cfg->idle_timeout);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			pb_log(PB_LOG_INFO, "%s: idle for %d s, closing", peer,
 			       cfg->idle_timeout);
 			break;
 		}
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		n = read(fd_in, buf, POL_READ_SIZE);
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n <= 0) {
 			if (pol_in_request(p))
 				pb_log(PB_LOG_WARN,
