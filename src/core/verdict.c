@@ -115,6 +115,8 @@ static void log_decision(const pb_reply *r, pb_action would,
 {
 	char sender[128], rcpt[128], client[80], id[80];
 
+	if (!pb_log_enabled(PB_LOG_INFO))
+		return;
 	pb_log_safe(t->id, strlen(t->id), id, sizeof(id));
 	pb_log_safe(t->client_address, strlen(t->client_address), client,
 		    sizeof(client));
@@ -144,8 +146,7 @@ void pb_verdict_render(const pb_verdict *v, const pb_render_opts *opts,
 	if (v->action == PB_TEMPFAIL || v->action == PB_REJECT) {
 		int class = v->action == PB_REJECT ? 5 : 4;
 
-		if (v->code / 100 != class || v->code % 100 > 99 ||
-		    !enh_valid(v->enh, v->code)) {
+		if (v->code / 100 != class || !enh_valid(v->enh, v->code)) {
 			pb_log(PB_LOG_ERROR,
 			       "internal: invalid verdict code=%d enh=%s from "
 			       "check %s; answering 451 4.3.0",
