@@ -89,4 +89,102 @@ int pb_list_policy_parse(const char *s);
 
 /* The administrative API the CLI uses is declared below. */
 
+/*
+ * Keys given to the administrative calls must already be normalised by the
+ * caller (pb_addr.full for addresses, pb_domain_normalise for domains):
+ * nothing below folds case.  Calls that change something return 1 when
+ * they did, 0 when there was nothing to do (already present / absent) and
+ * -1 on error.  *error_r points into the handle and stays valid until the
+ * next call on it; pb_dir_open's error text is thread-local.
+ *
+ * Lookup details: a recipient whose domain is not protected is answered
+ * at once (protected_domain false, kind UNKNOWN, no further probes).  In a
+ * protected domain the full address is tried against lists, companions and
+ * recipients before the extension-stripped key is; so "dev-bounces@x" is a
+ * companion even when '-' is a recipient delimiter.  Companions are
+ * LIST-{owner,request,bounces,confirm,join,leave,subscribe,unsubscribe}
+ * (suffix matched without regard to case), and LIST-bounces+ANY and
+ * LIST-confirm+ANY whatever the delimiters are.
+ */
+
+/* pb_dir_begin / _commit / _rollback - group several changes in one write
+ * transaction (BEGIN IMMEDIATE); without one each change commits alone.
+ * Rollback accepts a handle with no transaction open. */
+int pb_dir_begin(pb_dir *dir, const char **error_r);
+int pb_dir_commit(pb_dir *dir, const char **error_r);
+void pb_dir_rollback(pb_dir *dir);
+
+/* Callbacks for the _each calls: return 0 to go on; any other value stops
+ * the walk and is returned by _each. */
+typedef int pb_dir_domain_fn(void *ctx, const char *domain, bool catch_all);
+typedef int pb_dir_address_fn(void *ctx, const char *address);
+
+/* pb_dir_domain_add - protect a domain, or set its catch-all flag when it
+ * is already protected: 1 added, 0 present and unchanged, 2 present and
+ * catch_all changed, -1 error. */
+int pb_dir_domain_add(pb_dir *dir, const char *domain, bool catch_all,
+		      const char **error_r);
+/* pb_dir_domain_get - 1 protected (*catch_all_r set), 0 not, -1 error. */
+int pb_dir_domain_get(pb_dir *dir, const char *domain, bool *catch_all_r,
+		      const char **error_r);
+int pb_dir_domain_del(pb_dir *dir, const char *domain, const char **error_r);
+/* pb_dir_domain_each - every protected domain, in order. */
+int pb_dir_domain_each(pb_dir *dir, pb_dir_domain_fn *fn, void *ctx,
+		       const char **error_r);
+
+/* pb_dir_recipient_add / _get / _del / _each - explicit recipients. */
+int pb_dir_recipient_add(pb_dir *dir, const char *address,
+			 const char **error_r);
+int pb_dir_recipient_get(pb_dir *dir, const char *address,
+			 const char **error_r);
+int pb_dir_recipient_del(pb_dir *dir, const char *address,
+			 const char **error_r);
+int pb_dir_recipient_each(pb_dir *dir, pb_dir_address_fn *fn, void *ctx,
+			  const char **error_r);
+
+typedef struct pb_dir_list {
+	long long id;
+	char address[PB_ADDR_MAX + 1]; /* posting address */
+	char owner[PB_ADDR_MAX + 1];   /* as set; "" = LOCAL-owner@DOMAIN */
+	char owner_effective[PB_ADDR_MAX + 1]; /* owner, or the default */
+	pb_list_policy policy;
+	char check_sender[16]; /* "envelope", "headers" or "any" */
+	long long members, posters;
+} pb_dir_list;
+
+typedef int pb_dir_list_fn(void *ctx, const pb_dir_list *list);
+
+/* pb_dir_list_add - a new list (owner NULL or "" for the default): 1
+ * added, 0 a list with that address exists (left unchanged), -1 error.
+ * The list's domain is not protected here: the caller does that. */
+int pb_dir_list_add(pb_dir *dir, const char *address, pb_list_policy policy,
+		    const char *owner, const char **error_r);
+/* pb_dir_list_get - 1 found (fills *out, with counts), 0 none, -1 error. */
+int pb_dir_list_get(pb_dir *dir, const char *address, pb_dir_list *out,
+		    const char **error_r);
+/* pb_dir_list_set - change the policy (policy < 0 keeps it) and/or the
+ * owner (NULL keeps it, "" restores the default): 1 done, 0 no such
+ * list, -1 error. */
+int pb_dir_list_set(pb_dir *dir, const char *address, int policy,
+		    const char *owner, const char **error_r);
+/* pb_dir_list_del - the list with its members and posters. */
+int pb_dir_list_del(pb_dir *dir, const char *address, const char **error_r);
+/* pb_dir_list_each - every list, in address order, with counts. */
+int pb_dir_list_each(pb_dir *dir, pb_dir_list_fn *fn, void *ctx,
+		     const char **error_r);
+
+/* A list's two rosters: members, and allowed posters. */
+typedef enum pb_dir_roster {
+	PB_ROSTER_MEMBERS = 0,
+	PB_ROSTER_POSTERS,
+} pb_dir_roster;
+
+/* pb_dir_roster_add / _del / _each - one roster of list list_id. */
+int pb_dir_roster_add(pb_dir *dir, pb_dir_roster which, long long list_id,
+		      const char *address, const char **error_r);
+int pb_dir_roster_del(pb_dir *dir, pb_dir_roster which, long long list_id,
+		      const char *address, const char **error_r);
+int pb_dir_roster_each(pb_dir *dir, pb_dir_roster which, long long list_id,
+		       pb_dir_address_fn *fn, void *ctx, const char **error_r);
+
 #endif
