@@ -1,5 +1,12 @@
 /*
- * config - read pushback.conf with inih into a pb_config.
+ * config - read pushback.conf into a pb_config.
+ *
+ * Syntax: "[section]" lines, "key = value" lines, blank lines, and
+ * comments: a line starting with '#' or ';', or a '#'/';' that follows
+ * white space after a value.  Lines may be of any length.  (Debian's inih
+ * cuts lines at 200 bytes, keeps '#' comments after a value as part of
+ * it and never reports a section without keys, so the few lines of
+ * reading are our own.)
  *
  * The keys are one table (section, name, type, offset, bounds): reading
  * the table is reading the list of settings.  Errors name file:line.
@@ -8,13 +15,13 @@
 #include "core/config.h"
 
 #include <errno.h>
-#include <ini.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "core/log.h"
 
@@ -250,6 +257,12 @@ static int handler(void *user, const char *section, const char *name,
 	const char *why = NULL;
 	bool known_section = false;
 
+	if (section[0] == '\0') {
+		snprintf(pc->cfg->error, sizeof(pc->cfg->error),
+			 "key '%s' before any [section]", name);
+		return 0;
+	}
+
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const key_def *k = &keys[i];
 
@@ -323,11 +336,103 @@ static int finish(pb_config *cfg, const char **error_r)
 	return 0;
 }
 
+/* trim - strip white space at both ends, in place. */
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+			 e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+/* cut_comment - end the text at a '#' or ';' that follows white space. */
+static void cut_comment(char *s)
+{
+	for (char *p = s + 1; *p; p++)
+		if ((*p == '#' || *p == ';') &&
+		    (p[-1] == ' ' || p[-1] == '\t')) {
+			*p = '\0';
+			return;
+		}
+}
+
+/* section_known - some key lives in this section. */
+static bool section_known(const char *name)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i].section, name) == 0)
+			return true;
+	return false;
+}
+
+/* read_lines - feed each key = value of f to handler; returns 0, or the
+ * number of the first bad line with cfg->error saying why. */
+static int read_lines(FILE *f, parse_ctx *pc)
+{
+	char *buf = NULL, section[64] = "";
+	size_t cap = 0;
+	int lineno = 0, bad = 0;
+
+	while (getline(&buf, &cap, f) >= 0) {
+		char *line = trim(buf), *eq, *end;
+
+		lineno++;
+		if (*line == '\0' || *line == '#' || *line == ';')
+			continue;
+		if (*line == '[') {
+			end = strchr(line, ']');
+			if (end != NULL) {
+				*end = '\0';
+				cut_comment(end + 1);
+			}
+			if (end == NULL || *trim(end + 1) != '\0') {
+				snprintf(pc->cfg->error, sizeof(pc->cfg->error),
+					 "syntax error in section header");
+				bad = lineno;
+				break;
+			}
+			line = trim(line + 1);
+			if (!section_known(line) ||
+			    strlen(line) >= sizeof(section)) {
+				snprintf(pc->cfg->error, sizeof(pc->cfg->error),
+					 "unknown section [%s]", line);
+				bad = lineno;
+				break;
+			}
+			memcpy(section, line, strlen(line) + 1);
+			continue;
+		}
+		eq = strchr(line, '=');
+		if (eq == NULL) {
+			snprintf(pc->cfg->error, sizeof(pc->cfg->error),
+				 "syntax error (expected [section] or key = "
+				 "value)");
+			bad = lineno;
+			break;
+		}
+		*eq = '\0';
+		cut_comment(eq); /* a value may start with white space */
+		if (!handler(pc, section, trim(line), trim(eq + 1))) {
+			bad = lineno;
+			break;
+		}
+	}
+	free(buf);
+	return bad;
+}
+
 /* pb_config_load - defaults, then the file. */
 int pb_config_load(pb_config *cfg, const char *path, const char **error_r)
 {
 	parse_ctx pc = {.cfg = cfg, .path = path, .listen_from_file = 0};
 	char msg[sizeof(cfg->error)];
+	struct stat st;
+	FILE *f;
 	int line;
 
 	if (pb_config_defaults(cfg, error_r) < 0)
@@ -338,22 +443,25 @@ int pb_config_load(pb_config *cfg, const char *path, const char **error_r)
 		*error_r = "out of memory";
 		return -1;
 	}
-	line = ini_parse(path, handler, &pc);
-	if (line == -1) {
-		snprintf(cfg->error, sizeof(cfg->error), "%s: cannot open: %s",
-			 path, strerror(errno));
+	f = fopen(path, "r");
+	if (f == NULL || fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(cfg->error, sizeof(cfg->error), "%s: cannot read: %s",
+			 path, f == NULL ? strerror(errno) : "not a file");
+		if (f != NULL)
+			fclose(f);
 		*error_r = cfg->error;
 		return -1;
 	}
-	if (line == -2) {
-		*error_r = "out of memory";
+	line = read_lines(f, &pc);
+	if (line == 0 && ferror(f)) {
+		snprintf(cfg->error, sizeof(cfg->error), "%s: read error",
+			 path);
+		fclose(f);
+		*error_r = cfg->error;
 		return -1;
 	}
+	fclose(f);
 	if (line > 0) {
-		if (cfg->error[0] == '\0')
-			snprintf(cfg->error, sizeof(cfg->error),
-				 "syntax error (expected [section] or key = "
-				 "value)");
 		memcpy(msg, cfg->error, sizeof(msg));
 		if (snprintf(cfg->error, sizeof(cfg->error), "%s:%d: %s", path,
 			     line, msg) >= (int)sizeof(cfg->error))

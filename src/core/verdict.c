@@ -175,8 +175,9 @@ void pb_verdict_render(const pb_verdict *v, const pb_render_opts *opts,
 	if (out->action == PB_DUNNO) {
 		memcpy(out->line, "DUNNO", sizeof("DUNNO"));
 	} else {
-		n = snprintf(out->line, sizeof(out->line), "%d %s %s",
-			     out->code, out->enh, out->text);
+		n = snprintf(out->line, sizeof(out->line), "%d %s%s%s",
+			     out->code, out->enh, out->text[0] ? " " : "",
+			     out->text);
 		if (n < 0)
 			memcpy(out->line, "451 4.3.0 internal error",
 			       sizeof("451 4.3.0 internal error"));

@@ -58,7 +58,7 @@ typedef struct pb_render_opts {
 
 typedef struct pb_reply {
 	pb_action action; /* after soft_bounce/shadow */
-	int code;	  /* 0 for DUNNO */
+	int code; /* 0 for DUNNO; in shadow mode, the code not sent */
 	char enh[16];
 	char text[PB_TEXT_MAX + 1];
 	/* "550 5.1.1 text" or "DUNNO": what a policy frontend puts after
