@@ -6,6 +6,7 @@
  * not protected ends the stage with DUNNO: pushback has no opinion on mail
  * that is not for its applications.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "checks/checks.h"
@@ -23,6 +24,53 @@ static pb_step backend_fault(pb_env *env, pb_verdict *v, pb_trace *tr,
 	return PB_DECIDED;
 }
 
+/* domain_only - for an address whose local part does not parse, a probe
+ * holding just its domain (after the last '@'), with a key no stored
+ * address can have.  Returns false when there is no valid domain. */
+static bool domain_only(const char *addr, pb_addr *probe)
+{
+	const char *at = strrchr(addr, '@');
+	int n;
+
+	memset(probe, 0, sizeof(*probe));
+	if (at == NULL ||
+	    pb_domain_normalise(at + 1, strlen(at + 1), probe->domain,
+				sizeof(probe->domain)) < 0)
+		return false;
+	n = snprintf(probe->full, sizeof(probe->full), "@%s", probe->domain);
+	if (n < 0 || (size_t)n >= sizeof(probe->full))
+		return false;
+	memcpy(probe->key, probe->full, (size_t)n + 1);
+	return true;
+}
+
+/* unparsed - a local part that does not parse can be no recipient or
+ * list of ours: in a protected domain it is unknown (else the application
+ * behind us would bounce it later); a catch-all domain takes it. */
+static pb_step unparsed(pb_env *env, pb_txn *t, pb_verdict *v, pb_trace *tr,
+			pb_addr_err err)
+{
+	if (!env->rinfo.protected_domain ||
+	    env->rinfo.kind == PB_RCPT_CATCHALL) {
+		pb_trace_note(tr, "recipient",
+			      "recipient <%s> does not parse (%s); domain %s "
+			      "is %s: no opinion",
+			      t->recipient, pb_addr_strerror(err),
+			      env->rcpt.domain,
+			      env->rinfo.protected_domain ? "catch-all"
+							  : "not protected");
+		pb_verdict_dunno(v, PB_R_BAD_ADDRESS);
+		return PB_DECIDED;
+	}
+	pb_trace_note(tr, "recipient",
+		      "recipient <%s> does not parse (%s) in protected "
+		      "domain %s: no such recipient",
+		      t->recipient, pb_addr_strerror(err), env->rcpt.domain);
+	pb_verdict_set(v, 550, "5.1.1", PB_R_UNKNOWN_RECIPIENT,
+		       "unknown recipient");
+	return PB_DECIDED;
+}
+
 /* check_recipient - unknown recipients in protected domains: 550 5.1.1. */
 pb_step check_recipient(pb_env *env, pb_txn *t, pb_verdict *v, pb_trace *tr)
 {
@@ -31,11 +79,11 @@ pb_step check_recipient(pb_env *env, pb_txn *t, pb_verdict *v, pb_trace *tr)
 
 	err = pb_addr_parse(t->recipient, strlen(t->recipient), &env->addr_opts,
 			    &env->rcpt);
-	if (err != PB_ADDR_OK) {
-		/* The MTA accepted this address; it is not ours to judge its
-		 * syntax, and a domain we cannot parse is not protected. */
+	if (err != PB_ADDR_OK && !domain_only(t->recipient, &env->rcpt)) {
+		/* No domain we could protect: not ours to judge. */
 		pb_trace_note(tr, "recipient",
-			      "recipient <%s> does not parse (%s): no opinion",
+			      "recipient <%s> does not parse (%s) and has no "
+			      "valid domain: no opinion",
 			      t->recipient, pb_addr_strerror(err));
 		pb_verdict_dunno(v, PB_R_BAD_ADDRESS);
 		return PB_DECIDED;
@@ -45,6 +93,8 @@ pb_step check_recipient(pb_env *env, pb_txn *t, pb_verdict *v, pb_trace *tr)
 		    env, v, tr, env->dir_error ? env->dir_error : "not open");
 	if (pb_dir_lookup_rcpt(env->dir, &env->rcpt, &env->rinfo, &error) < 0)
 		return backend_fault(env, v, tr, error);
+	if (err != PB_ADDR_OK)
+		return unparsed(env, t, v, tr, err);
 	env->rcpt_ok = true;
 	if (!env->rinfo.protected_domain) {
 		pb_trace_note(tr, "recipient",

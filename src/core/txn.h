@@ -25,6 +25,8 @@ typedef enum pb_stage {
 	PB_STAGE_COUNT
 } pb_stage;
 
+#define PB_TXN_ADDR_MAX 2048
+
 typedef struct pb_txn {
 	char id[128]; /* instance / queue id, for the log */
 	char queue_id[64];
@@ -33,8 +35,11 @@ typedef struct pb_txn {
 	char client_name[256];
 	char helo[256];
 	char sasl_username[256];
-	char sender[PB_ADDR_MAX + 1];	 /* envelope sender, "" = null */
-	char recipient[PB_ADDR_MAX + 1]; /* the recipient being decided */
+	/* Envelope addresses as the MTA gave them; room for more than SMTP
+	 * allows (Postfix takes lines of 2048), so an over-long address is
+	 * judged, not refused as a malformed request. */
+	char sender[PB_TXN_ADDR_MAX];	 /* envelope sender, "" = null */
+	char recipient[PB_TXN_ADDR_MAX]; /* the recipient being decided */
 	unsigned rcpt_count;		 /* recipients accepted so far */
 } pb_txn;
 

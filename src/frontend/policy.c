@@ -420,6 +420,24 @@ static ssize_t read_timeout(int fd, char *buf, size_t cap, bool use_poll,
 	return read(fd, buf, cap);
 }
 
+/* close_gently - after answering a request we cannot re-synchronise on:
+ * say we are done writing, then read and drop what the client is still
+ * sending (at most 1 MiB, 1 s) so closing does not reset the connection
+ * and destroy the answer before the client reads it. */
+static void close_gently(int fd_in, int fd_out, char *buf)
+{
+	struct timeval tv = {.tv_sec = 1};
+	size_t drained = 0;
+	ssize_t n;
+
+	if (shutdown(fd_out, SHUT_WR) < 0)
+		return; /* not a socket: nothing to protect */
+	(void)setsockopt(fd_in, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (drained < 1024 * 1024 &&
+	       (n = read(fd_in, buf, POL_READ_SIZE)) > 0)
+		drained += (size_t)n;
+}
+
 /* pol_serve - one connection: read, parse, decide, answer. */
 void pol_serve(int fd_in, int fd_out, const pb_config *cfg, pb_dir_pool *pool,
 	       const char *peer)
@@ -448,6 +466,11 @@ void pol_serve(int fd_in, int fd_out, const pb_config *cfg, pb_dir_pool *pool,
 	struct timeval tv = {.tv_sec = cfg->idle_timeout};
 	bool use_poll =
 	    setsockopt(fd_in, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0;
+	bool resync_failed = false;
+
+	/* A client that stops reading its answers must not hold a thread
+	 * for ever: a blocked write gives up after idle_timeout too. */
+	(void)setsockopt(fd_out, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 
 	while (open) {
 		ssize_t n;
@@ -489,11 +512,14 @@ void pol_serve(int fd_in, int fd_out, const pb_config *cfg, pb_dir_pool *pool,
 				       "%s: cannot re-synchronise, closing",
 				       peer);
 				open = false;
+				resync_failed = true;
 			}
 		}
 		if (c->out_len > 0 && flush(c) < 0)
 			break;
 	}
+	if (resync_failed)
+		close_gently(fd_in, fd_out, buf);
 done:
 	if (c != NULL) {
 		pb_dir_pool_put(pool, c->dir, false);
