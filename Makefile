@@ -7,7 +7,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build deps run test test-fast test-asan fuzz fuzz-build bench format clean
+.PHONY: all build deps run test test-fast test-asan fuzz fuzz-build bench format clean install
 
 all: build
 
@@ -50,3 +50,8 @@ format:
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+
+# Binaries to PREFIX/sbin and PREFIX/bin, man pages to PREFIX/share/man.
+PREFIX ?= /usr
+install: build
+	@cmake --install $(BUILD) --prefix $(PREFIX)

@@ -49,7 +49,9 @@ int main(int argc, char **argv)
 	int i = 1, rc;
 
 	while (i < argc && argv[i][0] == '-') {
-		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+		if ((strcmp(argv[i], "-c") == 0 ||
+		     strcmp(argv[i], "--config") == 0) &&
+		    i + 1 < argc) {
 			path = argv[i + 1];
 			i += 2;
 		} else if (strncmp(argv[i], "--config=", 9) == 0) {

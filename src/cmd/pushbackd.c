@@ -69,6 +69,14 @@ static void check_directory(const pb_config *cfg)
 	pb_dir_free(&dir);
 }
 
+/* stderr_is_socket - spawn(8) hands us the client socket as stderr. */
+static bool stderr_is_socket(void)
+{
+	struct stat st;
+
+	return fstat(STDERR_FILENO, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
 /* daemonize - fork into the background, detach from the terminal. */
 static int daemonize(void)
 {
@@ -147,7 +155,11 @@ int main(int argc, char **argv)
 		pb_config_free(&cfg);
 		return 0;
 	}
-	pb_log_open("pushbackd", (pb_log_dest)cfg.log_dest,
+	/* Postfix spawn(8) connects stderr to the client too: a log line
+	 * there would corrupt the replies, so then we log to syslog. */
+	pb_log_open("pushbackd",
+		    use_stdin && stderr_is_socket() ? PB_LOG_SYSLOG
+						    : (pb_log_dest)cfg.log_dest,
 		    (pb_log_level)cfg.log_level);
 	signal(SIGPIPE, SIG_IGN);
 	if (use_stdin) {
@@ -171,6 +183,9 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	/* Nothing to reload: directory changes are seen at once, and the
+	 * config is read at start.  A stray HUP must not stop the service. */
+	signal(SIGHUP, SIG_IGN);
 	for (size_t i = 0; i < cfg.n_policy_listen; i++)
 		pb_log(PB_LOG_INFO, "listening on %s (policy)",
 		       cfg.policy_listen[i]);
