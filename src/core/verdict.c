@@ -113,20 +113,22 @@ static void clean_text(const char *in, char *out, size_t cap)
 static void log_decision(const pb_reply *r, pb_action would,
 			 const pb_verdict *v, const pb_txn *t, long elapsed_us)
 {
-	char sender[128], rcpt[128], client[80], id[80];
+	char sender[128], rcpt[128], client[80], id[80], qid[40];
 
 	if (!pb_log_enabled(PB_LOG_INFO))
 		return;
 	pb_log_safe(t->id, strlen(t->id), id, sizeof(id));
+	pb_log_safe(t->queue_id, strlen(t->queue_id), qid, sizeof(qid));
 	pb_log_safe(t->client_address, strlen(t->client_address), client,
 		    sizeof(client));
 	pb_log_safe(t->sender, strlen(t->sender), sender, sizeof(sender));
 	pb_log_safe(t->recipient, strlen(t->recipient), rcpt, sizeof(rcpt));
 	pb_log(PB_LOG_INFO,
-	       "id=%s client=%s sender=<%s> recipient=<%s> stage=%s "
-	       "action=%s%s%s code=%d enh=%s reason=%s check=%s us=%ld",
-	       id[0] ? id : "-", client[0] ? client : "-", sender, rcpt,
-	       pb_stage_name(t->stage), pb_action_name(r->action),
+	       "id=%s queue_id=%s client=%s sender=<%s> recipient=<%s> "
+	       "stage=%s action=%s%s%s code=%d enh=%s reason=%s check=%s "
+	       "us=%ld",
+	       id[0] ? id : "-", qid[0] ? qid : "-", client[0] ? client : "-",
+	       sender, rcpt, pb_stage_name(t->stage), pb_action_name(r->action),
 	       r->shadowed ? " shadow=would " : "",
 	       r->shadowed ? pb_action_name(would) : "", r->code,
 	       r->enh[0] ? r->enh : "-",
