@@ -34,6 +34,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #define PB_DIR_APP_ID 0x50736842 /* "PshB" */
@@ -426,6 +427,15 @@ static int create_file(const char *path)
 	return -1;
 }
 
+/* sqlite_setup - process-wide SQLite settings, before its first use.
+ * Memory statistics take a global mutex on every allocation: with one
+ * handle per connection thread that mutex is the hottest lock in the
+ * daemon, and we never read the statistics. */
+static void sqlite_setup(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 /* pb_dir_open - connect, check (or create) the schema, prepare lookups. */
 int pb_dir_open(const char *path, const pb_dir_opts *opts, pb_dir **dir_r,
 		const char **error_r)
@@ -434,6 +444,9 @@ int pb_dir_open(const char *path, const pb_dir_opts *opts, pb_dir **dir_r,
 	int flags = SQLITE_OPEN_NOMUTEX, rc, created = 0;
 	struct stat sb;
 
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, sqlite_setup);
 	*dir_r = NULL;
 	*error_r = open_error;
 	if (opts->create && opts->readonly) {
@@ -470,6 +483,17 @@ int pb_dir_open(const char *path, const pb_dir_opts *opts, pb_dir **dir_r,
 	}
 	sqlite3_extended_result_codes(dir->db, 1);
 	sqlite3_busy_timeout(dir->db, opts->busy_timeout);
+	if (opts->readonly) {
+		/* The daemon holds one handle per MTA connection: a small
+		 * private page cache each (the interior pages of the B-trees
+		 * fit) keeps memory flat however many connections there are;
+		 * the kernel's page cache serves the leaves.  (A shared
+		 * mmap(2) would save the pread(2), but each handle maps the
+		 * file anew and RSS counts every mapping.)  Best effort: a
+		 * failure only costs speed. */
+		(void)sqlite3_exec(dir->db, "PRAGMA cache_size = -512", NULL,
+				   NULL, NULL);
+	}
 	if (opts->create && create_schema(dir, NULL) < 0)
 		goto fail;
 	if (check_schema(dir, NULL) < 0)
