@@ -32,27 +32,27 @@ typedef enum pb_list_policy {
 } pb_list_policy;
 
 typedef enum pb_rcpt_kind {
-	PB_RCPT_UNKNOWN = 0,    /* protected domain, no such address */
-	PB_RCPT_ADDRESS,        /* an explicit recipient */
-	PB_RCPT_CATCHALL,       /* the domain accepts every local part */
-	PB_RCPT_LIST,           /* a list's posting address */
+	PB_RCPT_UNKNOWN = 0,	/* protected domain, no such address */
+	PB_RCPT_ADDRESS,	/* an explicit recipient */
+	PB_RCPT_CATCHALL,	/* the domain accepts every local part */
+	PB_RCPT_LIST,		/* a list's posting address */
 	PB_RCPT_LIST_COMPANION, /* LIST-owner, LIST-request, ... */
 } pb_rcpt_kind;
 
 typedef struct pb_dir_opts {
-	int busy_timeout;   /* ms to wait on a locked database */
-	bool create;        /* create the file and schema if missing (CLI) */
-	bool readonly;      /* the daemon opens read-only */
+	int busy_timeout; /* ms to wait on a locked database */
+	bool create;	  /* create the file and schema if missing (CLI) */
+	bool readonly;	  /* the daemon opens read-only */
 } pb_dir_opts;
 
 typedef struct pb_dir_rcpt {
-	bool protected_domain;   /* the recipient's domain is ours */
+	bool protected_domain; /* the recipient's domain is ours */
 	pb_rcpt_kind kind;
 	/* For LIST and LIST_COMPANION: */
 	long long list_id;
-	char list[PB_ADDR_MAX + 1];   /* posting address, e.g. dev@lists.x */
-	char owner[PB_ADDR_MAX + 1];  /* owner address */
-	char companion[32];           /* "owner", "request", ... or "" */
+	char list[PB_ADDR_MAX + 1];  /* posting address, e.g. dev@lists.x */
+	char owner[PB_ADDR_MAX + 1]; /* owner address */
+	char companion[32];	     /* "owner", "request", ... or "" */
 	pb_list_policy policy;
 } pb_dir_rcpt;
 
@@ -81,6 +81,10 @@ typedef enum pb_poster {
  * list, or neither (0)?  -1 on a backend error. */
 int pb_dir_may_post(pb_dir *dir, long long list_id, const pb_addr *sender,
 		    const char **error_r);
+
+/* pb_dir_release - end the read snapshot a read-only handle may hold
+ * between lookups (see dir_sqlite.c); call before a handle goes idle. */
+void pb_dir_release(pb_dir *dir);
 
 /* pb_list_policy_name / _parse - "open", "members", "moderated", "closed";
  * parse returns -1 when unknown. */

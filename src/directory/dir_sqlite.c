@@ -31,7 +31,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <pthread.h>
@@ -172,11 +175,26 @@ static const char *const stmt_sql[N_STMT] = {
     [A_ROLLBACK] = "ROLLBACK",
 };
 
+/* Size of one copy of SQLite's WAL-index header, at the start of the
+ * -shm file; two copies follow each other (SQLite file format, "WAL-Index
+ * Format").  Every commit rewrites it (its change counter, frame count and
+ * checksums), so an unchanged header means an unchanged database. */
+#define WAL_HDR_SIZE 48
+/* A held snapshot is given up after this long even if nothing changed,
+ * so checkpoints can reset the WAL behind it. */
+#define SNAPSHOT_MAX_MS 1000
+
 struct pb_dir {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *stmt[N_STMT];
 	char error[512];
+	/* Snapshot reuse (read-only daemon handles, see snapshot()). */
+	const volatile unsigned char *shm; /* mapped -shm header, or NULL */
+	size_t shm_len;
+	bool held; /* a read transaction is open */
+	long long held_since_ms;
+	unsigned char sig[WAL_HDR_SIZE]; /* header when it was opened */
 };
 
 /* The only error text not kept in a handle: pb_dir_open's. */
@@ -436,6 +454,33 @@ static void sqlite_setup(void)
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* map_shm - map the WAL-index header read-only, for snapshot reuse.  The
+ * schema check has read the database, so SQLite has opened the WAL and
+ * its -shm file (named after the path SQLite resolved).  Any failure
+ * leaves dir->shm NULL: every lookup then takes a fresh snapshot. */
+static void map_shm(pb_dir *dir)
+{
+	const char *db = sqlite3_db_filename(dir->db, "main");
+	char shm[4096];
+	void *map;
+	int fd, n;
+
+	if (db == NULL || db[0] == '\0')
+		return;
+	n = snprintf(shm, sizeof(shm), "%s-shm", db);
+	if (n < 0 || (size_t)n >= sizeof(shm))
+		return;
+	fd = open(shm, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	map = mmap(NULL, 2 * WAL_HDR_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return;
+	dir->shm = map;
+	dir->shm_len = 2 * WAL_HDR_SIZE;
+}
+
 /* pb_dir_open - connect, check (or create) the schema, prepare lookups. */
 int pb_dir_open(const char *path, const pb_dir_opts *opts, pb_dir **dir_r,
 		const char **error_r)
@@ -507,6 +552,8 @@ int pb_dir_open(const char *path, const pb_dir_opts *opts, pb_dir **dir_r,
 	for (int i = 0; i < N_LOOKUP; i++)
 		if (get_stmt(dir, i, NULL) == NULL)
 			goto fail;
+	if (opts->readonly)
+		map_shm(dir);
 	*dir_r = dir;
 	return 0;
 fail:
@@ -525,6 +572,9 @@ void pb_dir_free(pb_dir **dirp)
 
 	if (dir == NULL)
 		return;
+	pb_dir_release(dir);
+	if (dir->shm != NULL)
+		munmap((void *)(uintptr_t)dir->shm, dir->shm_len);
 	for (int i = 0; i < N_STMT; i++)
 		sqlite3_finalize(dir->stmt[i]);
 	sqlite3_close_v2(dir->db);
@@ -760,6 +810,86 @@ static int read_end(pb_dir *dir, int opened, int ret, const char **error_r)
 	return finish(dir, st, rc, ret, "end read", error_r);
 }
 
+/* now_ms - a cheap monotonic clock (no system call). */
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* read_hdr - the current WAL-index header, if both copies agree (SQLite
+ * writes the second copy, then the first; a reader racing a commit sees
+ * them differ and must not trust either). */
+static bool read_hdr(const pb_dir *dir, unsigned char *out)
+{
+	unsigned char second[WAL_HDR_SIZE];
+
+	for (size_t i = 0; i < WAL_HDR_SIZE; i++)
+		out[i] = dir->shm[i];
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	for (size_t i = 0; i < WAL_HDR_SIZE; i++)
+		second[i] = dir->shm[WAL_HDR_SIZE + i];
+	return memcmp(out, second, WAL_HDR_SIZE) == 0;
+}
+
+/* pb_dir_release - end a held snapshot (before a handle goes idle). */
+void pb_dir_release(pb_dir *dir)
+{
+	if (dir == NULL || !dir->held)
+		return;
+	dir->held = false;
+	if (!sqlite3_get_autocommit(dir->db))
+		(void)sqlite3_exec(dir->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* snapshot - on a read-only daemon handle, keep one read transaction open
+ * across lookups for as long as the database has not changed.
+ *
+ * Why: starting a read transaction costs SQLite a lock round and an
+ * fstat(2), several times a lookup's own work.  Why it is still exact:
+ * the snapshot is given up as soon as the WAL-index header differs from
+ * the one seen when it was taken, i.e. after any commit (a CLI change is
+ * seen by the next lookup, as without reuse), and after SNAPSHOT_MAX_MS
+ * in any case.  The header is read before the snapshot starts, so a
+ * commit in between only makes the next call refresh needlessly.
+ * Returns 0, or -1 when ending the old snapshot failed. */
+static int snapshot(pb_dir *dir, const char **error_r)
+{
+	unsigned char hdr[WAL_HDR_SIZE];
+	bool consistent;
+	long long now;
+	int rc;
+
+	if (dir->shm == NULL)
+		return 0;
+	consistent = read_hdr(dir, hdr);
+	now = now_ms();
+	if (dir->held) {
+		if (consistent && memcmp(hdr, dir->sig, WAL_HDR_SIZE) == 0 &&
+		    now - dir->held_since_ms < SNAPSHOT_MAX_MS)
+			return 0;
+		dir->held = false;
+		rc = sqlite3_step(dir->stmt[Q_READ_END]);
+		if (finish(dir, dir->stmt[Q_READ_END], rc, 0, "end snapshot",
+			   error_r) < 0) {
+			pb_dir_release(dir);
+			return -1;
+		}
+	}
+	if (!consistent || !sqlite3_get_autocommit(dir->db))
+		return 0; /* this lookup takes its own snapshot */
+	rc = sqlite3_step(dir->stmt[Q_READ_BEGIN]);
+	if (finish(dir, dir->stmt[Q_READ_BEGIN], rc, 0, "begin snapshot",
+		   error_r) < 0)
+		return -1;
+	memcpy(dir->sig, hdr, WAL_HDR_SIZE);
+	dir->held_since_ms = now;
+	dir->held = true;
+	return 0;
+}
+
 /* lookup - the probes of pb_dir_lookup_rcpt. */
 static int lookup(pb_dir *dir, const pb_addr *rcpt, size_t n_keys,
 		  pb_dir_rcpt *out, const char **error_r)
@@ -809,12 +939,18 @@ int pb_dir_lookup_rcpt(pb_dir *dir, const pb_addr *rcpt, pb_dir_rcpt *out,
 	out->list_id = 0;
 	out->list[0] = out->owner[0] = out->companion[0] = '\0';
 	out->policy = PB_POLICY_OPEN;
+	if (snapshot(dir, error_r) < 0)
+		return -1;
 	if (n_keys > 1 || probe_companion(dir, rcpt->full, NULL, NULL) > 0) {
 		opened = read_begin(dir, error_r);
-		if (opened < 0)
+		if (opened < 0) {
+			pb_dir_release(dir);
 			return -1;
+		}
 	}
 	ret = lookup(dir, rcpt, n_keys, out, error_r);
+	if (ret < 0)
+		pb_dir_release(dir);
 	return read_end(dir, opened, ret, error_r);
 }
 
@@ -825,6 +961,8 @@ int pb_dir_may_post(pb_dir *dir, long long list_id, const pb_addr *sender,
 	sqlite3_stmt *st = dir->stmt[Q_POST];
 	int rc, ret = 0;
 
+	if (snapshot(dir, error_r) < 0)
+		return -1;
 	if (sqlite3_bind_int64(st, 1, list_id) != SQLITE_OK ||
 	    bind_text(st, 2, sender->full) != SQLITE_OK ||
 	    bind_text(st, 3, sender->key) != SQLITE_OK)
@@ -843,7 +981,10 @@ int pb_dir_may_post(pb_dir *dir, long long list_id, const pb_addr *sender,
 			break;
 		}
 	}
-	return finish(dir, st, rc, ret, "look up poster", error_r);
+	ret = finish(dir, st, rc, ret, "look up poster", error_r);
+	if (ret < 0)
+		pb_dir_release(dir);
+	return ret;
 }
 
 static const char *const policy_names[] = {

@@ -62,6 +62,7 @@ void pb_dir_pool_put(pb_dir_pool *pool, pb_dir *dir, bool broken)
 {
 	if (dir == NULL)
 		return;
+	pb_dir_release(dir); /* an idle handle holds no snapshot */
 	if (!broken) {
 		pthread_mutex_lock(&pool->lock);
 		if (pool->n_idle < pool->max_idle) {
