@@ -9,11 +9,13 @@
 void pb_env_init(pb_env *env, const pb_config *cfg, pb_dir *dir,
 		 const char *dir_error)
 {
-	memset(env, 0, sizeof(*env));
+	/* Runs for every request: set the bindings and the flags that say
+	 * the scratch addresses are empty, without clearing their buffers. */
 	env->cfg = cfg;
 	env->dir = dir;
 	env->dir_error = dir_error;
 	env->addr_opts.delimiters =
 	    cfg->recipient_delimiter != NULL ? cfg->recipient_delimiter : "";
 	env->addr_opts.fold_local = !cfg->case_sensitive_local;
+	env->rcpt_ok = env->sender_ok = env->sender_null = false;
 }

@@ -47,35 +47,51 @@ struct pol_parser {
 	char error[160];
 };
 
-/* How each attribute we use lands in the txn.  Everything else Postfix
- * sends (and any attribute a newer Postfix adds) is ignored. */
+/* The attributes we use, and how each lands in the txn.  Everything else
+ * Postfix sends (and any attribute a newer Postfix adds) is ignored.
+ * Names carry their length: a request has some thirty lines, and this
+ * table is searched for each. */
+typedef enum attr_kind {
+	ATTR_FIELD,   /* copied into a char array of pb_txn */
+	ATTR_REQUEST, /* must be smtpd_access_policy */
+	ATTR_STATE,   /* protocol_state: the stage */
+	ATTR_RCPT_COUNT,
+} attr_kind;
+
 typedef struct attr_def {
 	const char *name;
-	size_t offset; /* of a char array in pb_txn */
+	size_t nlen;
+	attr_kind kind;
+	size_t offset; /* ATTR_FIELD: of a char array in pb_txn */
 	size_t cap;
 } attr_def;
 
-#define TXN_FIELD(f) offsetof(pb_txn, f), sizeof(((pb_txn *)0)->f)
+#define NAME(lit) lit, sizeof(lit) - 1
+#define TXN_FIELD(f) ATTR_FIELD, offsetof(pb_txn, f), sizeof(((pb_txn *)0)->f)
 
 static const attr_def attrs[] = {
-    {"instance", TXN_FIELD(id)},
-    {"queue_id", TXN_FIELD(queue_id)},
-    {"client_address", TXN_FIELD(client_address)},
-    {"client_name", TXN_FIELD(client_name)},
-    {"helo_name", TXN_FIELD(helo)},
-    {"sasl_username", TXN_FIELD(sasl_username)},
-    {"sender", TXN_FIELD(sender)},
-    {"recipient", TXN_FIELD(recipient)},
+    {NAME("request"), ATTR_REQUEST, 0, 0},
+    {NAME("protocol_state"), ATTR_STATE, 0, 0},
+    {NAME("recipient_count"), ATTR_RCPT_COUNT, 0, 0},
+    {NAME("instance"), TXN_FIELD(id)},
+    {NAME("queue_id"), TXN_FIELD(queue_id)},
+    {NAME("client_address"), TXN_FIELD(client_address)},
+    {NAME("client_name"), TXN_FIELD(client_name)},
+    {NAME("helo_name"), TXN_FIELD(helo)},
+    {NAME("sasl_username"), TXN_FIELD(sasl_username)},
+    {NAME("sender"), TXN_FIELD(sender)},
+    {NAME("recipient"), TXN_FIELD(recipient)},
 };
 
 static const struct {
 	const char *name;
+	size_t len;
 	pb_stage stage;
 } states[] = {
-    {"CONNECT", PB_STAGE_CONNECT},    {"EHLO", PB_STAGE_HELO},
-    {"HELO", PB_STAGE_HELO},	      {"MAIL", PB_STAGE_MAIL},
-    {"RCPT", PB_STAGE_RCPT},	      {"DATA", PB_STAGE_DATA},
-    {"END-OF-MESSAGE", PB_STAGE_EOM},
+    {NAME("CONNECT"), PB_STAGE_CONNECT},    {NAME("EHLO"), PB_STAGE_HELO},
+    {NAME("HELO"), PB_STAGE_HELO},	    {NAME("MAIL"), PB_STAGE_MAIL},
+    {NAME("RCPT"), PB_STAGE_RCPT},	    {NAME("DATA"), PB_STAGE_DATA},
+    {NAME("END-OF-MESSAGE"), PB_STAGE_EOM},
 };
 
 /* pol_parser_new - allocate a parser and its line buffer. */
@@ -145,39 +161,42 @@ static void begin_request(pol_parser *p)
 static void set_attr(pol_parser *p, const char *name, size_t nlen,
 		     const char *val, size_t vlen)
 {
-#define IS(lit) (nlen == sizeof(lit) - 1 && memcmp(name, lit, nlen) == 0)
-	if (IS("request")) {
-		if (vlen == 19 && memcmp(val, "smtpd_access_policy", 19) == 0)
+	static const char request[] = "smtpd_access_policy";
+	const attr_def *a = NULL;
+	unsigned n = 0;
+
+	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+		if (attrs[i].nlen == nlen &&
+		    memcmp(attrs[i].name, name, nlen) == 0) {
+			a = &attrs[i];
+			break;
+		}
+	if (a == NULL)
+		return;
+	switch (a->kind) {
+	case ATTR_REQUEST:
+		if (vlen == sizeof(request) - 1 &&
+		    memcmp(val, request, vlen) == 0)
 			p->have_request = true;
 		else
 			mark_bad(p, "request= is not smtpd_access_policy");
 		return;
-	}
-	if (IS("protocol_state")) {
+	case ATTR_STATE:
 		for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-			if (strlen(states[i].name) == vlen &&
+			if (states[i].len == vlen &&
 			    memcmp(states[i].name, val, vlen) == 0) {
 				p->txn->stage = states[i].stage;
 				p->stage_known = true;
 			}
 		return;
-	}
-	if (IS("recipient_count")) {
-		unsigned n = 0;
-
+	case ATTR_RCPT_COUNT:
 		for (size_t i = 0; i < vlen && val[i] >= '0' && val[i] <= '9' &&
 				   n < 100000000;
 		     i++)
 			n = n * 10 + (unsigned)(val[i] - '0');
 		p->txn->rcpt_count = n;
 		return;
-	}
-#undef IS
-	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
-		const attr_def *a = &attrs[i];
-
-		if (strlen(a->name) != nlen || memcmp(a->name, name, nlen) != 0)
-			continue;
+	case ATTR_FIELD:
 		if (pb_txn_set((char *)p->txn + a->offset, a->cap, val, vlen) <
 		    0) {
 			char why[96];
