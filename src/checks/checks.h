@@ -34,6 +34,12 @@ struct pb_env {
 void pb_env_init(pb_env *env, const pb_config *cfg, pb_dir *dir,
 		 const char *dir_error);
 
+/* pb_check_backend_fault - the fail-safe verdict every check gives when
+ * a service fails: 451 4.3.0 [backend-unavailable], or DUNNO when
+ * on_error = dunno.  Notes the error in the trace. */
+pb_step pb_check_backend_fault(pb_env *env, pb_verdict *v, pb_trace *tr,
+			       const char *check, const char *error);
+
 pb_step check_recipient(pb_env *env, pb_txn *t, pb_verdict *v, pb_trace *tr);
 pb_step check_null_sender_to_list(pb_env *env, pb_txn *t, pb_verdict *v,
 				  pb_trace *tr);

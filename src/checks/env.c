@@ -19,3 +19,16 @@ void pb_env_init(pb_env *env, const pb_config *cfg, pb_dir *dir,
 	env->addr_opts.fold_local = !cfg->case_sensitive_local;
 	env->rcpt_ok = env->sender_ok = env->sender_null = false;
 }
+
+/* pb_check_backend_fault - the directory failed: 451 4.3.0, or DUNNO
+ * with on_error = dunno; never a 5xx. */
+pb_step pb_check_backend_fault(pb_env *env, pb_verdict *v, pb_trace *tr,
+			       const char *check, const char *error)
+{
+	bool open = env->cfg->on_error == PB_ON_ERROR_DUNNO;
+
+	pb_trace_note(tr, check, "directory error: %s; on_error = %s", error,
+		      open ? "dunno" : "tempfail");
+	pb_verdict_backend(v, open, "directory");
+	return PB_DECIDED;
+}

@@ -83,15 +83,8 @@ pb_step check_list_post(pb_env *env, pb_txn *t, pb_verdict *v, pb_trace *tr)
 		break;
 	}
 	st = poster_status(env, t, tr, &error);
-	if (st < 0) {
-		bool open = env->cfg->on_error == PB_ON_ERROR_DUNNO;
-
-		pb_trace_note(tr, "list-post",
-			      "directory error: %s; on_error = %s", error,
-			      open ? "dunno" : "tempfail");
-		pb_verdict_backend(v, open, "directory");
-		return PB_DECIDED;
-	}
+	if (st < 0)
+		return pb_check_backend_fault(env, v, tr, "list-post", error);
 	if (st == PB_POSTER_ALLOWED) {
 		pb_trace_note(tr, "list-post", "%s is an allowed poster of %s",
 			      t->sender, list);

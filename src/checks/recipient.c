@@ -12,18 +12,6 @@
 #include "checks/checks.h"
 #include "core/reasons.h"
 
-/* backend_fault - the directory failed: 4xx, or DUNNO when fail-open. */
-static pb_step backend_fault(pb_env *env, pb_verdict *v, pb_trace *tr,
-			     const char *error)
-{
-	bool open = env->cfg->on_error == PB_ON_ERROR_DUNNO;
-
-	pb_trace_note(tr, "recipient", "directory error: %s; on_error = %s",
-		      error, open ? "dunno" : "tempfail");
-	pb_verdict_backend(v, open, "directory");
-	return PB_DECIDED;
-}
-
 /* domain_only - for an address whose local part does not parse, a probe
  * holding just its domain (after the last '@'), with a key no stored
  * address can have.  Returns false when there is no valid domain. */
@@ -89,10 +77,11 @@ pb_step check_recipient(pb_env *env, pb_txn *t, pb_verdict *v, pb_trace *tr)
 		return PB_DECIDED;
 	}
 	if (env->dir == NULL)
-		return backend_fault(
-		    env, v, tr, env->dir_error ? env->dir_error : "not open");
+		return pb_check_backend_fault(env, v, tr, "recipient",
+					      env->dir_error ? env->dir_error
+							     : "not open");
 	if (pb_dir_lookup_rcpt(env->dir, &env->rcpt, &env->rinfo, &error) < 0)
-		return backend_fault(env, v, tr, error);
+		return pb_check_backend_fault(env, v, tr, "recipient", error);
 	if (err != PB_ADDR_OK)
 		return unparsed(env, t, v, tr, err);
 	env->rcpt_ok = true;
