@@ -7,13 +7,15 @@
 
 /* pb_env_init - bind config and directory handle (dir may be NULL). */
 void pb_env_init(pb_env *env, const pb_config *cfg, pb_dir *dir,
-		 const char *dir_error)
+		 const char *dir_error, const struct pb_signer *signer)
 {
 	/* Runs for every request: set the bindings and the flags that say
 	 * the scratch addresses are empty, without clearing their buffers. */
 	env->cfg = cfg;
 	env->dir = dir;
 	env->dir_error = dir_error;
+	env->signer = signer;
+	env->rcpt_lookup = NULL;
 	env->addr_opts.delimiters =
 	    cfg->recipient_delimiter != NULL ? cfg->recipient_delimiter : "";
 	env->addr_opts.fold_local = !cfg->case_sensitive_local;

@@ -35,16 +35,15 @@ static bool domain_only(const char *addr, pb_addr *probe)
 /* unparsed - a local part that does not parse can be no recipient or
  * list of ours: in a protected domain it is unknown (else the application
  * behind us would bounce it later); a catch-all domain takes it. */
-static pb_step unparsed(pb_env *env, pb_txn *t, pb_verdict *v, pb_trace *tr,
-			pb_addr_err err)
+static pb_step unparsed(pb_env *env, const char *rcpt, pb_verdict *v,
+			pb_trace *tr, pb_addr_err err)
 {
 	if (!env->rinfo.protected_domain ||
 	    env->rinfo.kind == PB_RCPT_CATCHALL) {
 		pb_trace_note(tr, "recipient",
 			      "recipient <%s> does not parse (%s); domain %s "
 			      "is %s: no opinion",
-			      t->recipient, pb_addr_strerror(err),
-			      env->rcpt.domain,
+			      rcpt, pb_addr_strerror(err), env->rcpt.domain,
 			      env->rinfo.protected_domain ? "catch-all"
 							  : "not protected");
 		pb_verdict_dunno(v, PB_R_BAD_ADDRESS);
@@ -53,7 +52,7 @@ static pb_step unparsed(pb_env *env, pb_txn *t, pb_verdict *v, pb_trace *tr,
 	pb_trace_note(tr, "recipient",
 		      "recipient <%s> does not parse (%s) in protected "
 		      "domain %s: no such recipient",
-		      t->recipient, pb_addr_strerror(err), env->rcpt.domain);
+		      rcpt, pb_addr_strerror(err), env->rcpt.domain);
 	pb_verdict_set(v, 550, "5.1.1", PB_R_UNKNOWN_RECIPIENT,
 		       "unknown recipient");
 	return PB_DECIDED;
@@ -65,14 +64,16 @@ pb_step check_recipient(pb_env *env, pb_txn *t, pb_verdict *v, pb_trace *tr)
 	const char *error = NULL;
 	pb_addr_err err;
 
-	err = pb_addr_parse(t->recipient, strlen(t->recipient), &env->addr_opts,
-			    &env->rcpt);
-	if (err != PB_ADDR_OK && !domain_only(t->recipient, &env->rcpt)) {
+	const char *rcpt =
+	    env->rcpt_lookup != NULL ? env->rcpt_lookup : t->recipient;
+
+	err = pb_addr_parse(rcpt, strlen(rcpt), &env->addr_opts, &env->rcpt);
+	if (err != PB_ADDR_OK && !domain_only(rcpt, &env->rcpt)) {
 		/* No domain we could protect: not ours to judge. */
 		pb_trace_note(tr, "recipient",
 			      "recipient <%s> does not parse (%s) and has no "
 			      "valid domain: no opinion",
-			      t->recipient, pb_addr_strerror(err));
+			      rcpt, pb_addr_strerror(err));
 		pb_verdict_dunno(v, PB_R_BAD_ADDRESS);
 		return PB_DECIDED;
 	}
@@ -83,7 +84,7 @@ pb_step check_recipient(pb_env *env, pb_txn *t, pb_verdict *v, pb_trace *tr)
 	if (pb_dir_lookup_rcpt(env->dir, &env->rcpt, &env->rinfo, &error) < 0)
 		return pb_check_backend_fault(env, v, tr, "recipient", error);
 	if (err != PB_ADDR_OK)
-		return unparsed(env, t, v, tr, err);
+		return unparsed(env, rcpt, v, tr, err);
 	env->rcpt_ok = true;
 	if (!env->rinfo.protected_domain) {
 		pb_trace_note(tr, "recipient",

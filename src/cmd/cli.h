@@ -19,4 +19,9 @@ int cli_poster(const pb_config *cfg, int argc, char **argv);
 /* check: src/cmd/cli_check.c */
 int cli_check(const pb_config *cfg, int argc, char **argv);
 
+/* srs, batv, secret: src/cmd/cli_sign.c */
+int cli_srs(const pb_config *cfg, int argc, char **argv);
+int cli_batv(const pb_config *cfg, int argc, char **argv);
+int cli_secret(const pb_config *cfg, int argc, char **argv);
+
 #endif

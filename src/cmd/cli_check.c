@@ -13,15 +13,19 @@
 #include "core/pipeline.h"
 #include "core/verdict.h"
 #include "directory/dir.h"
+#include "sign/signer.h"
+
+#define CHECK_MAX_RCPTS 64
 
 /* check_usage - to out, returns code. */
 static int check_usage(FILE *out, int code)
 {
 	fprintf(out,
 		"usage: pushback check --sender S --recipient R "
-		"[--client-address IP] [--helo NAME]\n"
+		"[--recipient R2 ...] [--client-address IP] [--helo NAME]\n"
 		"  --sender ''  is the null sender (a bounce)\n"
-		"Prints the action pushbackd would answer, then each step.\n");
+		"Prints the action pushbackd would answer, then each step.\n"
+		"Several --recipient are one transaction, decided in order.\n");
 	return code;
 }
 
@@ -49,7 +53,46 @@ static int set_fact(char *field, size_t cap, const char *what,
 	return 0;
 }
 
-/* cli_check - explain one RCPT decision. */
+/* explain - decide t's recipient at RCPT and print the action line, the
+ * steps and the verdict. */
+static int explain(pb_env *env, pb_txn *t, const pb_render_opts *ropts,
+		   step_sink *sink, pb_trace *tr, pb_verdict *v, pb_reply *r)
+{
+	char *steps_text = NULL;
+	size_t steps_len = 0;
+
+	/* The action line comes first, so the steps are gathered in memory
+	 * and printed after it. */
+	sink->n = 0;
+	sink->out = open_memstream(&steps_text, &steps_len);
+	if (sink->out == NULL) {
+		fprintf(stderr, "pushback check: out of memory\n");
+		return -1;
+	}
+	tr->note = print_step;
+	tr->arg = sink;
+	pb_pipeline_decide(env, t, PB_STAGE_RCPT, v, tr);
+	fclose(sink->out);
+	pb_verdict_render(v, ropts, t, 0, r);
+	printf("action=%s\n", r->line);
+	printf("stage RCPT: sender=<%s> recipient=<%s>\n", t->sender,
+	       t->recipient);
+	fputs(steps_text, stdout);
+	free(steps_text);
+	printf("verdict: %s", pb_action_name(v->action));
+	if (v->code != 0)
+		printf(" %d %s", v->code, v->enh);
+	printf(" [%s]%s%s\n", v->reason && v->reason[0] ? v->reason : "-",
+	       v->check ? " by " : "", v->check ? v->check : "");
+	if (r->shadowed)
+		printf("shadow mode: the daemon would log this and answer "
+		       "DUNNO\n");
+	else if (ropts->soft_bounce && v->action == PB_REJECT)
+		printf("soft_bounce: the 5xx is sent as a 4xx\n");
+	return 0;
+}
+
+/* cli_check - explain RCPT decisions. */
 int cli_check(const pb_config *cfg, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -66,7 +109,10 @@ int cli_check(const pb_config *cfg, int argc, char **argv)
 	pb_render_opts ropts = {.soft_bounce = cfg->soft_bounce,
 				.shadow = cfg->shadow,
 				.log = false};
-	const char *error = NULL, *sender = NULL, *rcpt = NULL;
+	const char *error = NULL, *sender = NULL, *rcpts[CHECK_MAX_RCPTS];
+	size_t n_rcpts = 0;
+	pb_signer signer;
+	char signer_error[512];
 	pb_dir *dir = NULL;
 	pb_trace tr;
 	pb_verdict v;
@@ -84,7 +130,14 @@ int cli_check(const pb_config *cfg, int argc, char **argv)
 			sender = optarg;
 			break;
 		case 'r':
-			rcpt = optarg;
+			if (n_rcpts == CHECK_MAX_RCPTS) {
+				fprintf(stderr,
+					"pushback check: at most %d "
+					"recipients\n",
+					CHECK_MAX_RCPTS);
+				return 2;
+			}
+			rcpts[n_rcpts++] = optarg;
 			break;
 		case 'a':
 			if (set_fact(t.client_address, sizeof(t.client_address),
@@ -102,48 +155,32 @@ int cli_check(const pb_config *cfg, int argc, char **argv)
 			return check_usage(stderr, 2);
 		}
 	}
-	if (sender == NULL || rcpt == NULL || optind != argc)
+	if (sender == NULL || n_rcpts == 0 || optind != argc)
 		return check_usage(stderr, 2);
-	if (set_fact(t.sender, sizeof(t.sender), "--sender", sender) < 0 ||
-	    set_fact(t.recipient, sizeof(t.recipient), "--recipient", rcpt) < 0)
+	if (set_fact(t.sender, sizeof(t.sender), "--sender", sender) < 0)
 		return 2;
 	snprintf(t.id, sizeof(t.id), "check");
 	if (pb_dir_open(cfg->database, &opts, &dir, &error) < 0)
 		dir = NULL;
-	pb_env_init(&env, cfg, dir, error);
-	/* The action line comes first, so the steps are gathered in memory
-	 * and printed after it. */
-	{
-		char *steps_text = NULL;
-		size_t steps_len = 0;
-
-		sink.out = open_memstream(&steps_text, &steps_len);
-		if (sink.out == NULL) {
-			fprintf(stderr, "pushback check: out of memory\n");
-			pb_dir_free(&dir);
-			return 2;
-		}
-		tr.note = print_step;
-		tr.arg = &sink;
-		pb_pipeline_decide(&env, &t, PB_STAGE_RCPT, &v, &tr);
-		fclose(sink.out);
-		pb_verdict_render(&v, &ropts, &t, 0, &r);
-		printf("action=%s\n", r.line);
-		printf("stage RCPT: sender=<%s> recipient=<%s>\n", t.sender,
-		       t.recipient);
-		fputs(steps_text, stdout);
-		free(steps_text);
+	if (pb_signer_init(&signer, cfg, signer_error, sizeof(signer_error)) <
+	    0) {
+		fprintf(stderr, "pushback check: %s\n", signer_error);
+		pb_dir_free(&dir);
+		return 2;
 	}
-	printf("verdict: %s", pb_action_name(v.action));
-	if (v.code != 0)
-		printf(" %d %s", v.code, v.enh);
-	printf(" [%s]%s%s\n", v.reason && v.reason[0] ? v.reason : "-",
-	       v.check ? " by " : "", v.check ? v.check : "");
-	if (r.shadowed)
-		printf("shadow mode: the daemon would log this and answer "
-		       "DUNNO\n");
-	else if (cfg->soft_bounce && v.action == PB_REJECT)
-		printf("soft_bounce: the 5xx is sent as a 4xx\n");
+	for (size_t i = 0; i < n_rcpts; i++) {
+		if (i > 0)
+			printf("\n");
+		if (set_fact(t.recipient, sizeof(t.recipient), "--recipient",
+			     rcpts[i]) < 0)
+			break;
+		pb_env_init(&env, cfg, dir, error, &signer);
+		if (explain(&env, &t, &ropts, &sink, &tr, &v, &r) < 0)
+			break;
+		pb_txn_note_answer(&t, r.action == PB_TEMPFAIL ||
+					   r.action == PB_REJECT);
+	}
+	pb_signer_wipe(&signer);
 	pb_dir_free(&dir);
 	return 0;
 }

@@ -5,6 +5,7 @@
  *
  * Subcommands are a table; each lives in a cli_*.c file.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +28,9 @@ static const struct {
     {"check", cli_check,
      "run one request through the pipeline and "
      "explain"},
+    {"srs", cli_srs, "forward|reverse an address with SRS"},
+    {"batv", cli_batv, "sign|verify an address with BATV prvs"},
+    {"secret", cli_secret, "new FILE [--batv]: write a fresh key file"},
 };
 
 /* usage - the command list. */
@@ -75,7 +79,17 @@ int main(int argc, char **argv)
 	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++) {
 		if (strcmp(argv[i], commands[k].name) != 0)
 			continue;
-		if (pb_config_load(&cfg, path, &error) < 0) {
+		/* A new key file needs no configuration (it is made
+		 * before there is one), and neither does --help. */
+		bool wants_help =
+		    i + 1 < argc && (strcmp(argv[i + 1], "--help") == 0 ||
+				     strcmp(argv[i + 1], "-h") == 0);
+
+		if (pb_config_load(&cfg,
+				   strcmp(argv[i], "secret") == 0 || wants_help
+				       ? NULL
+				       : path,
+				   &error) < 0) {
 			fprintf(stderr, "pushback: %s\n", error);
 			pb_config_free(&cfg);
 			return 2;

@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "directory/dir.h"
 #include "server/server.h"
+#include "sign/signer.h"
 
 #define DEFAULT_CONFIG "/etc/pushback/pushback.conf"
 
@@ -151,6 +152,16 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (test) {
+		/* The key files are part of the configuration: a missing or
+		 * group-readable one would stop the daemon at start. */
+		pb_signer signer;
+
+		if (pb_signer_init(&signer, &cfg, errbuf, sizeof(errbuf)) < 0) {
+			fprintf(stderr, "pushbackd: %s\n", errbuf);
+			pb_config_free(&cfg);
+			return 1;
+		}
+		pb_signer_wipe(&signer);
 		printf("pushbackd: %s: configuration OK\n", cfg.path);
 		pb_config_free(&cfg);
 		return 0;
@@ -186,9 +197,21 @@ int main(int argc, char **argv)
 	/* Nothing to reload: directory changes are seen at once, and the
 	 * config is read at start.  A stray HUP must not stop the service. */
 	signal(SIGHUP, SIG_IGN);
-	for (size_t i = 0; i < cfg.n_policy_listen; i++)
+	for (size_t i = 0; i < cfg.policy_listen.n; i++)
 		pb_log(PB_LOG_INFO, "listening on %s (policy)",
-		       cfg.policy_listen[i]);
+		       cfg.policy_listen.spec[i]);
+	for (size_t i = 0; i < cfg.socketmap_listen.n; i++)
+		pb_log(PB_LOG_INFO, "listening on %s (socketmap)",
+		       cfg.socketmap_listen.spec[i]);
+	for (int m = 0; m < PB_MAP_COUNT; m++)
+		if (cfg.tcp_table[m] != NULL)
+			pb_log(PB_LOG_INFO, "listening on %s (tcp_table %s)",
+			       cfg.tcp_table[m], pb_map_name((pb_map_id)m));
+	if (cfg.srs_secrets == NULL || cfg.batv_secrets == NULL)
+		pb_log(PB_LOG_INFO,
+		       "signing:%s%s (maps without keys answer TEMP)",
+		       cfg.srs_secrets == NULL ? " no [srs] secrets" : "",
+		       cfg.batv_secrets == NULL ? " no [batv] secrets" : "");
 	pb_log(PB_LOG_INFO, "pushbackd %s ready; directory %s%s%s", PB_VERSION,
 	       cfg.database, cfg.shadow ? "; shadow mode" : "",
 	       cfg.soft_bounce ? "; soft_bounce" : "");

@@ -30,7 +30,11 @@ typedef enum key_type {
 	KEY_INT,
 	KEY_SIZE,
 	KEY_BOOL,
-	KEY_LISTEN,
+	KEY_LISTEN, /* pb_listen_list: appends; the file replaces defaults */
+	KEY_LISTEN_ONE, /* char *: one listener */
+	KEY_LIST, /* pb_strlist: appends words; the file replaces defaults */
+	KEY_CHAR_SEP,	/* char: '=', '+' or '-' (SRS separator) */
+	KEY_QUARANTINE, /* int: PB_Q_* bits from rule tokens */
 	KEY_LOG_DEST,
 	KEY_LOG_LEVEL,
 	KEY_ON_ERROR,
@@ -67,7 +71,59 @@ static const key_def keys[] = {
     {"directory", "case_sensitive_local_parts", KEY_BOOL,
      OFF(case_sensitive_local), 0, 0},
     {"directory", "busy_timeout", KEY_INT, OFF(busy_timeout), 0, 600000},
+    {"srs", "domain", KEY_STRING, OFF(srs_domain), 0, 0},
+    {"srs", "local_domains", KEY_LIST, OFF(local_domains), 0, 0},
+    {"srs", "exclude_domains", KEY_LIST, OFF(exclude_domains), 0, 0},
+    {"srs", "secrets", KEY_STRING, OFF(srs_secrets), 0, 0},
+    {"srs", "hash_length", KEY_INT, OFF(srs_hash_length), 4, 27},
+    {"srs", "min_hash_length", KEY_INT, OFF(srs_min_hash_length), 4, 27},
+    {"srs", "max_age", KEY_INT, OFF(srs_max_age), 1, 1023},
+    {"srs", "separator", KEY_CHAR_SEP, OFF(srs_separator), 0, 0},
+    {"batv", "secrets", KEY_STRING, OFF(batv_secrets), 0, 0},
+    {"batv", "max_age", KEY_INT, OFF(batv_max_age), 1, 999},
+    {"bounces", "protect", KEY_LIST, OFF(protect), 0, 0},
+    {"bounces", "no_bounces", KEY_LIST, OFF(no_bounces), 0, 0},
+    {"bounces", "quarantine", KEY_QUARANTINE, OFF(quarantine), 0, 0},
+    {"socketmap", "listen", KEY_LISTEN, OFF(socketmap_listen), 0, 0},
+    {"tcp_table", "forward", KEY_LISTEN_ONE, OFF(tcp_table[PB_MAP_FORWARD]), 0,
+     0},
+    {"tcp_table", "reverse", KEY_LISTEN_ONE, OFF(tcp_table[PB_MAP_REVERSE]), 0,
+     0},
+    {"tcp_table", "batv-sign", KEY_LISTEN_ONE, OFF(tcp_table[PB_MAP_BATV_SIGN]),
+     0, 0},
+    {"tcp_table", "batv-reverse", KEY_LISTEN_ONE,
+     OFF(tcp_table[PB_MAP_BATV_REVERSE]), 0, 0},
 };
+
+/* The bounce rules [bounces] quarantine may name. */
+static const struct {
+	const char *token;
+	int bit;
+} quarantine_rules[] = {
+    {"unsigned-bounce", PB_Q_UNSIGNED},
+    {"bad-signature", PB_Q_BAD_SIGNATURE},
+    {"expired-signature", PB_Q_EXPIRED},
+    {"no-bounces-here", PB_Q_NO_BOUNCES},
+};
+
+/* Addresses that send and never receive: bounces to them are refused
+ * when their domain is protected ([bounces] no_bounces). */
+static const char *const default_no_bounces[] = {
+    "noreply", "no-reply", "donotreply", "do-not-reply", "mailer-daemon",
+};
+
+static const char *const map_names[PB_MAP_COUNT] = {
+    [PB_MAP_FORWARD] = "forward",
+    [PB_MAP_REVERSE] = "reverse",
+    [PB_MAP_BATV_SIGN] = "batv-sign",
+    [PB_MAP_BATV_REVERSE] = "batv-reverse",
+};
+
+/* pb_map_name - the map's name in socketmap requests and [tcp_table]. */
+const char *pb_map_name(pb_map_id id)
+{
+	return (unsigned)id < PB_MAP_COUNT ? map_names[id] : "?";
+}
 
 _Static_assert(sizeof(keys) / sizeof(keys[0]) <= 64,
 	       "pb_config.seen has one bit per key");
@@ -75,8 +131,7 @@ _Static_assert(sizeof(keys) / sizeof(keys[0]) <= 64,
 typedef struct parse_ctx {
 	pb_config *cfg;
 	const char *path;
-	int listen_from_file; /* the first listen in the file replaces defaults
-			       */
+	bool first; /* the key is set for the first time in this file */
 } parse_ctx;
 
 /* set_string - replace an owned string. */
@@ -140,24 +195,28 @@ static int listen_valid(const char *s)
 	return -1;
 }
 
-/* add_listen - append each space-separated listener of value. */
-static int add_listen(parse_ctx *pc, const char *value, const char **why)
+/* listen_clear - forget every listener (the file replaces defaults). */
+static void listen_clear(pb_listen_list *l)
 {
-	pb_config *cfg = pc->cfg;
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->spec[i]);
+		l->spec[i] = NULL;
+	}
+	l->n = 0;
+}
+
+/* add_listen - append each space-separated listener of value. */
+static int add_listen(parse_ctx *pc, pb_listen_list *l, const char *value,
+		      const char **why)
+{
 	char *copy = strdup(value), *save = NULL;
 
 	if (copy == NULL) {
 		*why = "out of memory";
 		return -1;
 	}
-	if (!pc->listen_from_file) {
-		for (size_t i = 0; i < cfg->n_policy_listen; i++) {
-			free(cfg->policy_listen[i]);
-			cfg->policy_listen[i] = NULL;
-		}
-		cfg->n_policy_listen = 0;
-		pc->listen_from_file = 1;
-	}
+	if (pc->first)
+		listen_clear(l);
 	for (char *w = strtok_r(copy, " \t,", &save); w != NULL;
 	     w = strtok_r(NULL, " \t,", &save)) {
 		if (listen_valid(w) < 0) {
@@ -165,20 +224,116 @@ static int add_listen(parse_ctx *pc, const char *value, const char **why)
 			free(copy);
 			return -1;
 		}
-		if (cfg->n_policy_listen == PB_MAX_LISTEN) {
+		if (l->n == PB_MAX_LISTEN) {
 			*why = "too many listeners";
 			free(copy);
 			return -1;
 		}
-		cfg->policy_listen[cfg->n_policy_listen] = strdup(w);
-		if (cfg->policy_listen[cfg->n_policy_listen] == NULL) {
+		l->spec[l->n] = strdup(w);
+		if (l->spec[l->n] == NULL) {
 			*why = "out of memory";
 			free(copy);
 			return -1;
 		}
-		cfg->n_policy_listen++;
+		l->n++;
 	}
 	free(copy);
+	return 0;
+}
+
+/* strlist_clear - free every word. */
+static void strlist_clear(pb_strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* strlist_add - append one word, lower-cased. */
+static int strlist_add(pb_strlist *l, const char *w)
+{
+	char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
+	char *copy;
+
+	if (v == NULL)
+		return -1;
+	l->v = v;
+	copy = strdup(w);
+	if (copy == NULL)
+		return -1;
+	for (char *p = copy; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	l->v[l->n++] = copy;
+	return 0;
+}
+
+/* add_words - append each space- or comma-separated word of value. */
+static int add_words(parse_ctx *pc, pb_strlist *l, const char *value,
+		     const char **why)
+{
+	char *copy = strdup(value), *save = NULL;
+
+	if (copy == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	if (pc->first)
+		strlist_clear(l);
+	for (char *w = strtok_r(copy, " \t,", &save); w != NULL;
+	     w = strtok_r(NULL, " \t,", &save)) {
+		if (strlist_add(l, w) < 0) {
+			*why = "out of memory";
+			free(copy);
+			return -1;
+		}
+	}
+	free(copy);
+	return 0;
+}
+
+/* pb_strlist_has - s is one of the words, ignoring case. */
+bool pb_strlist_has(const pb_strlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcasecmp(l->v[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* parse_quarantine - rule tokens to PB_Q_* bits ("none" for no rule). */
+static int parse_quarantine(const char *value, int *bits, const char **why)
+{
+	char *copy = strdup(value), *save = NULL;
+	int out = 0;
+
+	if (copy == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	for (char *w = strtok_r(copy, " \t,", &save); w != NULL;
+	     w = strtok_r(NULL, " \t,", &save)) {
+		size_t i,
+		    n = sizeof(quarantine_rules) / sizeof(quarantine_rules[0]);
+
+		if (strcmp(w, "none") == 0)
+			continue;
+		for (i = 0; i < n; i++)
+			if (strcmp(w, quarantine_rules[i].token) == 0)
+				break;
+		if (i == n) {
+			*why = "expected rule names: unsigned-bounce, "
+			       "bad-signature, expired-signature, "
+			       "no-bounces-here (or none)";
+			free(copy);
+			return -1;
+		}
+		out |= quarantine_rules[i].bit;
+	}
+	free(copy);
+	*bits = out;
 	return 0;
 }
 
@@ -215,7 +370,29 @@ static int set_key(parse_ctx *pc, const key_def *k, const char *value,
 		}
 		return 0;
 	case KEY_LISTEN:
-		return add_listen(pc, value, why);
+		return add_listen(pc, slot, value, why);
+	case KEY_LISTEN_ONE:
+		if (listen_valid(value) < 0) {
+			*why = "listener must be inet:HOST:PORT or unix:/PATH";
+			return -1;
+		}
+		if (set_string(slot, value) < 0) {
+			*why = "out of memory";
+			return -1;
+		}
+		return 0;
+	case KEY_LIST:
+		return add_words(pc, slot, value, why);
+	case KEY_CHAR_SEP:
+		if (strcmp(value, "=") != 0 && strcmp(value, "+") != 0 &&
+		    strcmp(value, "-") != 0) {
+			*why = "expected one of = + -";
+			return -1;
+		}
+		*(char *)slot = value[0];
+		return 0;
+	case KEY_QUARANTINE:
+		return parse_quarantine(value, slot, why);
 	case KEY_LOG_DEST:
 		if (strcmp(value, "stderr") == 0)
 			*(int *)slot = PB_LOG_STDERR;
@@ -271,7 +448,8 @@ static int handler(void *user, const char *section, const char *name,
 		known_section = true;
 		if (strcmp(k->name, name) != 0)
 			continue;
-		if ((pc->cfg->seen & (1ULL << i)) && k->type != KEY_LISTEN)
+		pc->first = !(pc->cfg->seen & (1ULL << i));
+		if (!pc->first && k->type != KEY_LISTEN && k->type != KEY_LIST)
 			why = "set twice";
 		else if (set_key(pc, k, value, &why) == 0) {
 			pc->cfg->seen |= 1ULL << i;
@@ -303,14 +481,30 @@ int pb_config_defaults(pb_config *cfg, const char **error_r)
 	cfg->policy_max_request = 65536;
 	cfg->on_error = PB_ON_ERROR_TEMPFAIL;
 	cfg->busy_timeout = 2000;
+	cfg->srs_hash_length = 4;
+	cfg->srs_min_hash_length = 4;
+	cfg->srs_max_age = 21;
+	cfg->srs_separator = '=';
+	cfg->batv_max_age = 7;
+	for (size_t i = 0;
+	     i < sizeof(default_no_bounces) / sizeof(default_no_bounces[0]);
+	     i++)
+		if (strlist_add(&cfg->no_bounces, default_no_bounces[i]) < 0) {
+			*error_r = "out of memory";
+			return -1;
+		}
 	if (set_string(&cfg->path, "(defaults)") < 0 ||
 	    set_string(&cfg->state_dir, "/var/lib/pushback") < 0 ||
 	    set_string(&cfg->recipient_delimiter, "+") < 0 ||
-	    (cfg->policy_listen[0] = strdup("inet:127.0.0.1:10040")) == NULL) {
+	    (cfg->policy_listen.spec[0] = strdup("inet:127.0.0.1:10040")) ==
+		NULL ||
+	    (cfg->socketmap_listen.spec[0] = strdup("inet:127.0.0.1:10041")) ==
+		NULL) {
 		*error_r = "out of memory";
 		return -1;
 	}
-	cfg->n_policy_listen = 1;
+	cfg->policy_listen.n = 1;
+	cfg->socketmap_listen.n = 1;
 	return 0;
 }
 
@@ -327,7 +521,16 @@ static int finish(pb_config *cfg, const char **error_r)
 		}
 		snprintf(cfg->database, n, "%s/pushback.db", cfg->state_dir);
 	}
-	if (cfg->n_policy_listen == 0) {
+	if (cfg->srs_min_hash_length > cfg->srs_hash_length) {
+		snprintf(cfg->error, sizeof(cfg->error),
+			 "%s: [srs] min_hash_length (%d) is longer than "
+			 "hash_length (%d): our own addresses would not verify",
+			 cfg->path, cfg->srs_min_hash_length,
+			 cfg->srs_hash_length);
+		*error_r = cfg->error;
+		return -1;
+	}
+	if (cfg->policy_listen.n == 0) {
 		snprintf(cfg->error, sizeof(cfg->error),
 			 "%s: [policy] listen: no listener", cfg->path);
 		*error_r = cfg->error;
@@ -429,7 +632,7 @@ static int read_lines(FILE *f, parse_ctx *pc)
 /* pb_config_load - defaults, then the file. */
 int pb_config_load(pb_config *cfg, const char *path, const char **error_r)
 {
-	parse_ctx pc = {.cfg = cfg, .path = path, .listen_from_file = 0};
+	parse_ctx pc = {.cfg = cfg, .path = path, .first = true};
 	char msg[sizeof(cfg->error)];
 	struct stat st;
 	FILE *f;
@@ -479,7 +682,16 @@ void pb_config_free(pb_config *cfg)
 	free(cfg->state_dir);
 	free(cfg->database);
 	free(cfg->recipient_delimiter);
-	for (size_t i = 0; i < cfg->n_policy_listen; i++)
-		free(cfg->policy_listen[i]);
+	listen_clear(&cfg->policy_listen);
+	listen_clear(&cfg->socketmap_listen);
+	free(cfg->srs_domain);
+	free(cfg->srs_secrets);
+	free(cfg->batv_secrets);
+	strlist_clear(&cfg->local_domains);
+	strlist_clear(&cfg->exclude_domains);
+	strlist_clear(&cfg->protect);
+	strlist_clear(&cfg->no_bounces);
+	for (size_t i = 0; i < PB_MAP_COUNT; i++)
+		free(cfg->tcp_table[i]);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -13,7 +13,9 @@
 #include "checks/checks.h"
 
 static const pb_check pipeline[] = {
-    /* RCPT: is the recipient ours, does it exist, may this sender post? */
+    /* RCPT: is a bounce genuine (signed return path)?  Is the recipient
+     * ours, does it exist, may this sender post? */
+    {PB_STAGE_RCPT, "bounce", check_bounce},
     {PB_STAGE_RCPT, "recipient", check_recipient},
     {PB_STAGE_RCPT, "null-sender-to-list", check_null_sender_to_list},
     {PB_STAGE_RCPT, "list-post", check_list_post},
@@ -51,6 +53,8 @@ void pb_pipeline_decide(pb_env *env, pb_txn *t, pb_stage stage, pb_verdict *v,
 	env->rcpt_ok = false;
 	env->sender_ok = false;
 	env->sender_null = false;
+	env->rcpt_lookup = t->recipient;
+	env->has_pending = false;
 	for (size_t i = 0; i < sizeof(pipeline) / sizeof(pipeline[0]); i++) {
 		const pb_check *c = &pipeline[i];
 
@@ -59,8 +63,17 @@ void pb_pipeline_decide(pb_env *env, pb_txn *t, pb_stage stage, pb_verdict *v,
 		pb_verdict_dunno(v, NULL);
 		if (c->fn(env, t, v, tr) == PB_DECIDED) {
 			v->check = c->name;
+			if (v->action == PB_DUNNO && env->has_pending)
+				break;
 			return;
 		}
+	}
+	if (env->has_pending) {
+		*v = env->pending;
+		v->check = "bounce";
+		pb_trace_note(tr, "pipeline",
+			      "no check refused: QUARANTINE (%s)", v->reason);
+		return;
 	}
 	pb_verdict_dunno(v, NULL);
 	pb_trace_note(tr, "pipeline", "no check objected: DUNNO");

@@ -15,5 +15,10 @@
 #define PB_R_BACKEND_UNAVAILABLE "backend-unavailable"
 #define PB_R_MALFORMED_REQUEST "malformed-request"
 #define PB_R_BAD_ADDRESS "bad-address"
+#define PB_R_UNSIGNED_BOUNCE "unsigned-bounce"
+#define PB_R_BAD_SIGNATURE "bad-signature"
+#define PB_R_EXPIRED_SIGNATURE "expired-signature"
+#define PB_R_ONE_RCPT_PER_BOUNCE "one-recipient-per-bounce"
+#define PB_R_NO_BOUNCES_HERE "no-bounces-here"
 
 #endif

@@ -23,6 +23,13 @@ int pb_txn_set(char *field, size_t cap, const char *p, size_t len)
 	return 0;
 }
 
+/* pb_txn_note_answer - count what the transaction let through. */
+void pb_txn_note_answer(pb_txn *t, bool refused)
+{
+	if (t->stage == PB_STAGE_RCPT && !refused && t->sender[0] == '\0')
+		t->memo.null_rcpts++;
+}
+
 /* pb_stage_name - printable stage. */
 const char *pb_stage_name(pb_stage s)
 {

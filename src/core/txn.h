@@ -27,6 +27,11 @@ typedef enum pb_stage {
 
 #define PB_TXN_ADDR_MAX 2048
 
+typedef struct pb_txn_memo {
+	unsigned null_rcpts; /* recipients of a null-sender message that were
+				not refused */
+} pb_txn_memo;
+
 typedef struct pb_txn {
 	char id[128]; /* instance / queue id, for the log */
 	char queue_id[64];
@@ -41,6 +46,12 @@ typedef struct pb_txn {
 	char sender[PB_TXN_ADDR_MAX];	 /* envelope sender, "" = null */
 	char recipient[PB_TXN_ADDR_MAX]; /* the recipient being decided */
 	unsigned rcpt_count;		 /* recipients accepted so far */
+
+	/* What earlier answers in this transaction said.  The milter keeps
+	 * its pb_txn for the whole transaction; the policy frontend carries
+	 * this part from request to request while Postfix's instance stays
+	 * the same. */
+	pb_txn_memo memo;
 } pb_txn;
 
 /* pb_txn_reset - forget every fact (a new transaction). */
@@ -49,6 +60,10 @@ void pb_txn_reset(pb_txn *t);
 /* pb_txn_set - copy len bytes of p into a field of capacity cap.
  * Returns 0, or -1 (field left empty) when it does not fit or holds a NUL. */
 int pb_txn_set(char *field, size_t cap, const char *p, size_t len);
+
+/* pb_txn_note_answer - remember what was answered for the current
+ * recipient (refused: a 4xx/5xx went out). */
+void pb_txn_note_answer(pb_txn *t, bool refused);
 
 /* pb_stage_name - "CONNECT", "RCPT", ... */
 const char *pb_stage_name(pb_stage s);

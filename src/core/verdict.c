@@ -32,6 +32,8 @@ const char *pb_action_name(pb_action a)
 		return "TEMPFAIL";
 	case PB_REJECT:
 		return "REJECT";
+	case PB_QUARANTINE:
+		return "QUARANTINE";
 	}
 	return "?";
 }
@@ -61,6 +63,32 @@ void pb_verdict_set(pb_verdict *v, int code, const char *enh,
 	va_end(ap);
 	if (n < 0)
 		v->text[0] = '\0';
+}
+
+/* pb_verdict_quarantine - accept, marked with a header. */
+void pb_verdict_quarantine(pb_verdict *v, const char *reason, const char *fmt,
+			   ...)
+{
+	size_t n;
+	va_list ap;
+	int k;
+
+	memset(v, 0, sizeof(*v));
+	v->action = PB_QUARANTINE;
+	v->reason = reason;
+	/* "reason (why)", cut to fit */
+	k = snprintf(v->text, sizeof(v->text) - 1, "%s (", reason);
+	n = k < 0			       ? 0
+	    : (size_t)k >= sizeof(v->text) - 1 ? sizeof(v->text) - 2
+					       : (size_t)k;
+	va_start(ap, fmt);
+	k = vsnprintf(v->text + n, sizeof(v->text) - 1 - n, fmt, ap);
+	va_end(ap);
+	n += k < 0				    ? 0
+	     : (size_t)k >= sizeof(v->text) - 1 - n ? sizeof(v->text) - 2 - n
+						    : (size_t)k;
+	v->text[n] = ')';
+	v->text[n + 1] = '\0';
 }
 
 /* pb_verdict_backend - our fault or a backend's: never a 5xx. */
@@ -171,11 +199,22 @@ void pb_verdict_render(const pb_verdict *v, const pb_render_opts *opts,
 			out->shadowed = true;
 			out->action = PB_DUNNO;
 		}
+	} else if (v->action == PB_QUARANTINE) {
+		out->action = PB_QUARANTINE;
+		clean_text(v->text, out->text, sizeof(out->text));
+		would = out->action;
+		if (opts->shadow) {
+			out->shadowed = true;
+			out->action = PB_DUNNO;
+		}
 	} else {
 		out->action = PB_DUNNO;
 	}
 	if (out->action == PB_DUNNO) {
 		memcpy(out->line, "DUNNO", sizeof("DUNNO"));
+	} else if (out->action == PB_QUARANTINE) {
+		snprintf(out->line, sizeof(out->line),
+			 "PREPEND " PB_QUARANTINE_HEADER ": %s", out->text);
 	} else {
 		n = snprintf(out->line, sizeof(out->line), "%d %s%s%s",
 			     out->code, out->enh, out->text[0] ? " " : "",

@@ -22,10 +22,11 @@
 #define PB_TEXT_MAX 480
 
 typedef enum pb_action {
-	PB_DUNNO = 0, /* no opinion: let the MTA go on */
-	PB_ACCEPT,    /* no objection (never rendered as Postfix OK) */
-	PB_TEMPFAIL,  /* 4xx: not now */
-	PB_REJECT,    /* 5xx: never */
+	PB_DUNNO = 0,  /* no opinion: let the MTA go on */
+	PB_ACCEPT,     /* no objection (never rendered as Postfix OK) */
+	PB_TEMPFAIL,   /* 4xx: not now */
+	PB_REJECT,     /* 5xx: never */
+	PB_QUARANTINE, /* accept, marked: text is the X-Pushback-Reason value */
 } pb_action;
 
 typedef struct pb_verdict {
@@ -46,6 +47,14 @@ void pb_verdict_set(pb_verdict *v, int code, const char *enh,
 		    const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* pb_verdict_quarantine - accept but mark the message: a check that
+ * would refuse, where the admin chose a soft roll-out.  The header
+ * "X-Pushback-Reason: REASON (TEXT)" is added. */
+void pb_verdict_quarantine(pb_verdict *v, const char *reason, const char *fmt,
+			   ...) __attribute__((format(printf, 3, 4)));
+
+#define PB_QUARANTINE_HEADER "X-Pushback-Reason"
+
 /* pb_verdict_backend - the fail-safe answer for a fault of ours or of a
  * backend: 451 4.3.0 [backend-unavailable], or DUNNO when fail_open. */
 void pb_verdict_backend(pb_verdict *v, bool fail_open, const char *what);
@@ -58,11 +67,12 @@ typedef struct pb_render_opts {
 
 typedef struct pb_reply {
 	pb_action action; /* after soft_bounce/shadow */
-	int code; /* 0 for DUNNO; in shadow mode, the code not sent */
+	int code;	  /* 0 for DUNNO; in shadow mode, the code not sent */
 	char enh[16];
 	char text[PB_TEXT_MAX + 1];
-	/* "550 5.1.1 text" or "DUNNO": what a policy frontend puts after
-	 * "action=". */
+	/* "550 5.1.1 text", "DUNNO" or "PREPEND X-Pushback-Reason: ...":
+	 * what a policy frontend puts after "action=".  For a quarantine,
+	 * text holds the header's value. */
 	char line[PB_REPLY_MAX + 1];
 	bool shadowed; /* shadow mode turned a refusal into DUNNO */
 } pb_reply;

@@ -28,6 +28,7 @@
 #include "checks/checks.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "frontend/io.h"
 #include "core/pipeline.h"
 #include "core/reasons.h"
 #include "core/verdict.h"
@@ -322,35 +323,20 @@ typedef struct pol_conn {
 	pb_txn txn;
 	pb_render_opts ropts;
 	char dir_error[256];
+	const struct pb_signer *signer;
+	/* what this transaction was told so far, while instance stays */
+	char memo_id[sizeof(((pb_txn *)0)->id)];
+	pb_txn_memo memo;
 	char out[POL_OUT_MAX];
 	size_t out_len;
 	int fd_out;
 	const char *peer;
 } pol_conn;
 
-/* write_all - write everything, retrying short writes. */
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == ENOTSOCK)
-			n = write(fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* flush - send the replies gathered so far. */
 static int flush(pol_conn *c)
 {
-	int rc = write_all(c->fd_out, c->out, c->out_len);
+	int rc = pb_write_all(c->fd_out, c->out, c->out_len);
 
 	c->out_len = 0;
 	return rc;
@@ -392,7 +378,14 @@ static void decide(pol_conn *c, bool stage_known, pb_reply *r)
 			pb_log(PB_LOG_ERROR, "directory %s: %s",
 			       c->cfg->database, c->dir_error);
 	}
-	pb_env_init(&c->env, c->cfg, c->dir, c->dir_error);
+	pb_env_init(&c->env, c->cfg, c->dir, c->dir_error, c->signer);
+	/* Postfix's instance names the transaction: requests with the same
+	 * one are its recipients, so they share the memo. */
+	if (c->txn.id[0] == '\0' || strcmp(c->txn.id, c->memo_id) != 0) {
+		memcpy(c->memo_id, c->txn.id, sizeof(c->memo_id));
+		memset(&c->memo, 0, sizeof(c->memo));
+	}
+	c->txn.memo = c->memo;
 	if (stage_known)
 		pb_pipeline_decide(&c->env, &c->txn, c->txn.stage, &v, NULL);
 	else
@@ -405,6 +398,9 @@ static void decide(pol_conn *c, bool stage_known, pb_reply *r)
 		c->dir = NULL;
 	}
 	pb_verdict_render(&v, &c->ropts, &c->txn, (long)(now_us() - t0), r);
+	pb_txn_note_answer(&c->txn,
+			   r->action == PB_TEMPFAIL || r->action == PB_REJECT);
+	c->memo = c->txn.memo;
 }
 
 /* refuse_malformed - the protocol's own error answer: a 4xx. */
@@ -439,27 +435,9 @@ static ssize_t read_timeout(int fd, char *buf, size_t cap, bool use_poll,
 	return read(fd, buf, cap);
 }
 
-/* close_gently - after answering a request we cannot re-synchronise on:
- * say we are done writing, then read and drop what the client is still
- * sending (at most 1 MiB, 1 s) so closing does not reset the connection
- * and destroy the answer before the client reads it. */
-static void close_gently(int fd_in, int fd_out, char *buf)
-{
-	struct timeval tv = {.tv_sec = 1};
-	size_t drained = 0;
-	ssize_t n;
-
-	if (shutdown(fd_out, SHUT_WR) < 0)
-		return; /* not a socket: nothing to protect */
-	(void)setsockopt(fd_in, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	while (drained < 1024 * 1024 &&
-	       (n = read(fd_in, buf, POL_READ_SIZE)) > 0)
-		drained += (size_t)n;
-}
-
 /* pol_serve - one connection: read, parse, decide, answer. */
 void pol_serve(int fd_in, int fd_out, const pb_config *cfg, pb_dir_pool *pool,
-	       const char *peer)
+	       const struct pb_signer *signer, const char *peer)
 {
 	pol_limits lim = {cfg->policy_max_line, cfg->policy_max_attributes,
 			  cfg->policy_max_request};
@@ -475,6 +453,7 @@ void pol_serve(int fd_in, int fd_out, const pb_config *cfg, pb_dir_pool *pool,
 	}
 	c->cfg = cfg;
 	c->pool = pool;
+	c->signer = signer;
 	c->fd_out = fd_out;
 	c->peer = peer;
 	c->ropts.soft_bounce = cfg->soft_bounce;
@@ -538,7 +517,7 @@ void pol_serve(int fd_in, int fd_out, const pb_config *cfg, pb_dir_pool *pool,
 			break;
 	}
 	if (resync_failed)
-		close_gently(fd_in, fd_out, buf);
+		pb_close_gently(fd_in, fd_out);
 done:
 	if (c != NULL) {
 		pb_dir_pool_put(pool, c->dir, false);

@@ -58,10 +58,12 @@ bool pol_in_request(const pol_parser *p);
 
 struct pb_config;
 struct pb_dir_pool;
+struct pb_signer;
 
 /* pol_serve - serve one policy connection until EOF, error, idle timeout
  * or stop.  fd_in and fd_out may be the same socket (or stdin/stdout). */
 void pol_serve(int fd_in, int fd_out, const struct pb_config *cfg,
-	       struct pb_dir_pool *pool, const char *peer);
+	       struct pb_dir_pool *pool, const struct pb_signer *signer,
+	       const char *peer);
 
 #endif

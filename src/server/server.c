@@ -26,16 +26,29 @@
 
 #include "core/log.h"
 #include "directory/pool.h"
+#include "frontend/maps.h"
 #include "frontend/policy.h"
+#include "sign/signer.h"
 
 #define PB_BACKLOG 1024
 #define PB_THREAD_STACK (256 * 1024)
+/* policy and socketmap listeners, and one tcp_table listener per map */
+#define PB_MAX_FDS (2 * PB_MAX_LISTEN + PB_MAP_COUNT)
+
+typedef enum listen_kind {
+	LISTEN_POLICY = 0,
+	LISTEN_SOCKETMAP,
+	LISTEN_TCP_TABLE,
+} listen_kind;
 
 struct pb_server {
 	const pb_config *cfg;
-	int fds[PB_MAX_LISTEN];
-	char *unix_paths[PB_MAX_LISTEN];
+	int fds[PB_MAX_FDS];
+	listen_kind kinds[PB_MAX_FDS];
+	pb_map_id maps[PB_MAX_FDS]; /* for LISTEN_TCP_TABLE */
+	char *unix_paths[PB_MAX_FDS];
 	size_t n_fds;
+	pb_signer signer;
 	int stop_pipe[2];
 	pb_dir_pool *pool;
 	pthread_mutex_t lock;
@@ -47,6 +60,8 @@ struct pb_server {
 typedef struct conn_arg {
 	pb_server *srv;
 	int fd;
+	listen_kind kind;
+	pb_map_id map;
 	int slot;
 	char peer[80];
 } conn_arg;
@@ -156,7 +171,43 @@ static pb_dir_pool *new_pool(const pb_config *cfg)
 			       (unsigned)cfg->max_connections);
 }
 
-/* pb_server_new - bind every listener. */
+/* add_listener - bind spec for kind (and map). */
+static int add_listener(pb_server *srv, const char *spec, listen_kind kind,
+			pb_map_id map, char *errbuf, size_t errcap)
+{
+	int fd = pb_listen_open(spec, errbuf, errcap);
+
+	if (fd < 0)
+		return -1;
+	if (strncmp(spec, "unix:", 5) == 0)
+		srv->unix_paths[srv->n_fds] = strdup(spec + 5);
+	srv->kinds[srv->n_fds] = kind;
+	srv->maps[srv->n_fds] = map;
+	srv->fds[srv->n_fds++] = fd;
+	return 0;
+}
+
+/* add_listeners - every listener cfg names. */
+static int add_listeners(pb_server *srv, const pb_config *cfg, char *errbuf,
+			 size_t errcap)
+{
+	for (size_t i = 0; i < cfg->policy_listen.n; i++)
+		if (add_listener(srv, cfg->policy_listen.spec[i], LISTEN_POLICY,
+				 0, errbuf, errcap) < 0)
+			return -1;
+	for (size_t i = 0; i < cfg->socketmap_listen.n; i++)
+		if (add_listener(srv, cfg->socketmap_listen.spec[i],
+				 LISTEN_SOCKETMAP, 0, errbuf, errcap) < 0)
+			return -1;
+	for (int m = 0; m < PB_MAP_COUNT; m++)
+		if (cfg->tcp_table[m] != NULL &&
+		    add_listener(srv, cfg->tcp_table[m], LISTEN_TCP_TABLE,
+				 (pb_map_id)m, errbuf, errcap) < 0)
+			return -1;
+	return 0;
+}
+
+/* pb_server_new - load the keys, bind every listener. */
 pb_server *pb_server_new(const pb_config *cfg, char *errbuf, size_t errcap)
 {
 	pb_server *srv = calloc(1, sizeof(*srv));
@@ -169,17 +220,10 @@ pb_server *pb_server_new(const pb_config *cfg, char *errbuf, size_t errcap)
 	srv->stop_pipe[0] = srv->stop_pipe[1] = -1;
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->cond, NULL);
-	for (size_t i = 0; i < cfg->n_policy_listen; i++) {
-		const char *spec = cfg->policy_listen[i];
-		int fd = pb_listen_open(spec, errbuf, errcap);
-
-		if (fd < 0) {
-			pb_server_free(&srv);
-			return NULL;
-		}
-		if (strncmp(spec, "unix:", 5) == 0)
-			srv->unix_paths[srv->n_fds] = strdup(spec + 5);
-		srv->fds[srv->n_fds++] = fd;
+	if (pb_signer_init(&srv->signer, cfg, errbuf, errcap) < 0 ||
+	    add_listeners(srv, cfg, errbuf, errcap) < 0) {
+		pb_server_free(&srv);
+		return NULL;
 	}
 	srv->pool = new_pool(cfg);
 	srv->conns = calloc((size_t)cfg->max_connections, sizeof(*srv->conns));
@@ -199,7 +243,20 @@ static void *conn_main(void *arg)
 	pb_server *srv = ca->srv;
 
 	pb_log(PB_LOG_DEBUG, "%s: connected", ca->peer);
-	pol_serve(ca->fd, ca->fd, srv->cfg, srv->pool, ca->peer);
+	switch (ca->kind) {
+	case LISTEN_POLICY:
+		pol_serve(ca->fd, ca->fd, srv->cfg, srv->pool, &srv->signer,
+			  ca->peer);
+		break;
+	case LISTEN_SOCKETMAP:
+		maps_serve(ca->fd, MAPS_SOCKETMAP, 0, srv->cfg, &srv->signer,
+			   ca->peer);
+		break;
+	case LISTEN_TCP_TABLE:
+		maps_serve(ca->fd, MAPS_TCP_TABLE, ca->map, srv->cfg,
+			   &srv->signer, ca->peer);
+		break;
+	}
 	pb_log(PB_LOG_DEBUG, "%s: disconnected", ca->peer);
 	pthread_mutex_lock(&srv->lock);
 	close(ca->fd); /* under the lock: the stop path may shut it down */
@@ -238,7 +295,7 @@ static void peer_name(const struct sockaddr_storage *ss, char *out, size_t cap)
 
 /* start_conn - hand an accepted socket to a new thread. */
 static void start_conn(pb_server *srv, int fd,
-		       const struct sockaddr_storage *ss)
+		       const struct sockaddr_storage *ss, size_t listener)
 {
 	conn_arg *ca = calloc(1, sizeof(*ca));
 	pthread_attr_t attr;
@@ -254,6 +311,8 @@ static void start_conn(pb_server *srv, int fd,
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	ca->srv = srv;
 	ca->fd = fd;
+	ca->kind = srv->kinds[listener];
+	ca->map = srv->maps[listener];
 	peer_name(ss, ca->peer, sizeof(ca->peer));
 	pthread_mutex_lock(&srv->lock);
 	srv->active++;
@@ -335,7 +394,7 @@ static void drain(pb_server *srv)
 /* pb_server_run - the accept loop. */
 int pb_server_run(pb_server *srv)
 {
-	struct pollfd pfds[PB_MAX_LISTEN + 1];
+	struct pollfd pfds[PB_MAX_FDS + 1];
 
 	for (size_t i = 0; i < srv->n_fds; i++)
 		pfds[i] = (struct pollfd){.fd = srv->fds[i], .events = POLLIN};
@@ -369,7 +428,7 @@ int pb_server_run(pb_server *srv)
 				}
 				continue;
 			}
-			start_conn(srv, fd, &ss);
+			start_conn(srv, fd, &ss, i);
 		}
 	}
 	pb_log(PB_LOG_INFO, "stopping");
@@ -408,8 +467,10 @@ void pb_server_free(pb_server **srvp)
 		close(srv->stop_pipe[1]);
 	/* A connection still busy after drain() keeps its handle: free the
 	 * pool only when every thread has left. */
-	if (srv->active == 0)
+	if (srv->active == 0) {
 		pb_dir_pool_free(&srv->pool);
+		pb_signer_wipe(&srv->signer);
+	}
 	free(srv->conns);
 	free(srv);
 	*srvp = NULL;
@@ -418,13 +479,22 @@ void pb_server_free(pb_server **srvp)
 /* pb_serve_stdin - Postfix spawn(8): one connection on stdin/stdout. */
 int pb_serve_stdin(const pb_config *cfg)
 {
-	pb_dir_pool *pool = new_pool(cfg);
+	pb_dir_pool *pool;
+	pb_signer signer;
+	char err[512];
 
-	if (pool == NULL) {
-		pb_log(PB_LOG_ERROR, "out of memory");
+	if (pb_signer_init(&signer, cfg, err, sizeof(err)) < 0) {
+		pb_log(PB_LOG_ERROR, "%s", err);
 		return -1;
 	}
-	pol_serve(STDIN_FILENO, STDOUT_FILENO, cfg, pool, "stdin");
+	pool = new_pool(cfg);
+	if (pool == NULL) {
+		pb_log(PB_LOG_ERROR, "out of memory");
+		pb_signer_wipe(&signer);
+		return -1;
+	}
+	pol_serve(STDIN_FILENO, STDOUT_FILENO, cfg, pool, &signer, "stdin");
 	pb_dir_pool_free(&pool);
+	pb_signer_wipe(&signer);
 	return 0;
 }

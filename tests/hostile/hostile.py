@@ -198,6 +198,9 @@ max_line_length = 4096
 max_attributes = 256
 max_request_size = 65536
 
+[socketmap]
+listen =
+
 [directory]
 database = {tmp}/pushback.db
 """.format(tmp=self.tmp, idle=IDLE_TIMEOUT, host=HOST, port=port))

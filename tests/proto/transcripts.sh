@@ -111,6 +111,9 @@ $3
 [policy]
 listen = $2
 
+[socketmap]
+listen =
+
 [directory]
 database = $5
 $4

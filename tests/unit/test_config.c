@@ -115,9 +115,9 @@ static int check_defaults(const pb_config *c, bool loaded)
 	EXPECT_INT("soft_bounce", c->soft_bounce, false);
 	EXPECT_INT("log", c->log_dest, PB_LOG_STDERR);
 	EXPECT_INT("log_level", c->log_level, PB_LOG_INFO);
-	EXPECT_INT("n_policy_listen", c->n_policy_listen, 1);
-	if (c->n_policy_listen >= 1)
-		EXPECT_STR("listen[0]", c->policy_listen[0],
+	EXPECT_INT("n_policy_listen", c->policy_listen.n, 1);
+	if (c->policy_listen.n >= 1)
+		EXPECT_STR("listen[0]", c->policy_listen.spec[0],
 			   "inet:127.0.0.1:10040");
 	EXPECT_INT("max_line_length", c->policy_max_line, 4096);
 	EXPECT_INT("max_attributes", c->policy_max_attributes, 256);
@@ -127,6 +127,25 @@ static int check_defaults(const pb_config *c, bool loaded)
 	EXPECT_INT("case_sensitive_local_parts", c->case_sensitive_local,
 		   false);
 	EXPECT_INT("busy_timeout", c->busy_timeout, 2000);
+	EXPECT_INT("srs hash_length", c->srs_hash_length, 4);
+	EXPECT_INT("srs min_hash_length", c->srs_min_hash_length, 4);
+	EXPECT_INT("srs max_age", c->srs_max_age, 21);
+	EXPECT_INT("srs separator", c->srs_separator, '=');
+	EXPECT_INT("batv max_age", c->batv_max_age, 7);
+	EXPECT_INT("srs off", c->srs_domain == NULL && c->srs_secrets == NULL,
+		   1);
+	EXPECT_INT("batv off", c->batv_secrets == NULL, 1);
+	EXPECT_INT("protect empty", c->protect.n, 0);
+	EXPECT_INT("no_bounces default", c->no_bounces.n, 5);
+	EXPECT_INT("noreply in no_bounces",
+		   pb_strlist_has(&c->no_bounces, "NoReply"), 1);
+	EXPECT_INT("quarantine", c->quarantine, 0);
+	EXPECT_INT("socketmap listeners", c->socketmap_listen.n, 1);
+	if (c->socketmap_listen.n >= 1)
+		EXPECT_STR("socketmap listen", c->socketmap_listen.spec[0],
+			   "inet:127.0.0.1:10041");
+	for (int m = 0; m < PB_MAP_COUNT; m++)
+		EXPECT_INT("tcp_table off", c->tcp_table[m] == NULL, 1);
 	if (loaded)
 		EXPECT_STR("database", c->database,
 			   "/var/lib/pushback/pushback.db");
@@ -150,7 +169,7 @@ static void test_defaults(void **state)
 		fail_msg("pb_config_load(NULL): got -1 (%s), want 0", err);
 	failures += check_defaults(&cfg, true);
 	pb_config_free(&cfg);
-	if (cfg.state_dir != NULL || cfg.n_policy_listen != 0 ||
+	if (cfg.state_dir != NULL || cfg.policy_listen.n != 0 ||
 	    cfg.database != NULL) {
 		print_error("pb_config_free: got fields still set, want "
 			    "all cleared\n");
@@ -240,8 +259,9 @@ static void test_every_key(void **state)
 	EXPECT_INT("soft_bounce", cfg.soft_bounce, true);
 	EXPECT_INT("log", cfg.log_dest, PB_LOG_SYSLOG);
 	EXPECT_INT("log_level", cfg.log_level, PB_LOG_DEBUG);
-	EXPECT_INT("n_policy_listen", cfg.n_policy_listen, 1);
-	EXPECT_STR("listen[0]", cfg.policy_listen[0], "inet:127.0.0.1:12345");
+	EXPECT_INT("n_policy_listen", cfg.policy_listen.n, 1);
+	EXPECT_STR("listen[0]", cfg.policy_listen.spec[0],
+		   "inet:127.0.0.1:12345");
 	EXPECT_INT("max_line_length", cfg.policy_max_line, 1000);
 	EXPECT_INT("max_attributes", cfg.policy_max_attributes, 64);
 	EXPECT_INT("max_request_size", cfg.policy_max_request, 20000);
@@ -441,13 +461,13 @@ static void test_listen(void **state)
 			pb_config_free(&cfg);
 			continue;
 		}
-		if (cfg.n_policy_listen != c->n) {
+		if (cfg.policy_listen.n != c->n) {
 			print_error("%s: got %zu listeners, want %zu\n", label,
-				    cfg.n_policy_listen, c->n);
+				    cfg.policy_listen.n, c->n);
 			failures++;
 		} else {
 			for (size_t k = 0; k < c->n; k++)
-				EXPECT_STR(label, cfg.policy_listen[k],
+				EXPECT_STR(label, cfg.policy_listen.spec[k],
 					   c->want[k]);
 		}
 		pb_config_free(&cfg);
@@ -479,7 +499,7 @@ static void test_listen_max(void **state)
 					    PB_MAX_LISTEN + 1);
 				failures++;
 			} else {
-				EXPECT_INT("listeners", cfg.n_policy_listen,
+				EXPECT_INT("listeners", cfg.policy_listen.n,
 					   PB_MAX_LISTEN);
 			}
 		} else if (!extra) {
@@ -578,6 +598,19 @@ static const struct err_case err_cases[] = {
     {"int fraction", "[pushbackd]\nidle_timeout = 1.5\n", 2, "idle_timeout",
      NULL},
     {"int hex", "[policy]\nmax_attributes = 0x10\n", 2, "max_attributes", NULL},
+    /* signing */
+    {"srs separator", "[srs]\nseparator = /\n", 2, "separator", NULL},
+    {"srs hash_length too short", "[srs]\nhash_length = 3\n", 2, "hash_length",
+     NULL},
+    {"srs max_age", "[srs]\nmax_age = 1024\n", 2, "max_age", NULL},
+    {"batv max_age", "[batv]\nmax_age = 0\n", 2, "max_age", NULL},
+    {"quarantine token", "[bounces]\nquarantine = unsigned\n", 2, "quarantine",
+     NULL},
+    {"tcp_table listener", "[tcp_table]\nforward = 127.0.0.1:10001\n", 2,
+     "forward", NULL},
+    {"tcp_table unknown map", "[tcp_table]\nsign = inet:127.0.0.1:1\n", 2,
+     "sign", NULL},
+    {"srs domain twice", "[srs]\ndomain = a\ndomain = b\n", 3, "twice", NULL},
     {"int spaces inside", "[policy]\nmax_attributes = 1 0\n", 2,
      "max_attributes", NULL},
     {"int overflow", "[pushbackd]\nmax_connections = 99999999999999999999999\n",
@@ -863,9 +896,9 @@ static void test_long_lines(void **state)
 			    off, err ? err : "(null)");
 		failures++;
 	} else {
-		EXPECT_INT("listeners on one line", cfg.n_policy_listen, 12);
-		if (cfg.n_policy_listen == 12)
-			EXPECT_STR("last listener", cfg.policy_listen[11],
+		EXPECT_INT("listeners on one line", cfg.policy_listen.n, 12);
+		if (cfg.policy_listen.n == 12)
+			EXPECT_STR("last listener", cfg.policy_listen.spec[11],
 				   "inet:127.0.0.1:30011");
 	}
 	pb_config_free(&cfg);
@@ -966,6 +999,84 @@ static void test_unknown_empty_section(void **state)
 	pb_config_free(&cfg);
 }
 
+/* test_signing_keys - [srs], [batv], [bounces], [socketmap] and
+ * [tcp_table], every key. */
+static void test_signing_keys(void **state)
+{
+	static const char text[] =
+	    "[srs]\n"
+	    "domain = srs.example.org\n"
+	    "local_domains = Example.ORG, lists.example.org\n"
+	    "local_domains = third.example\n"
+	    "exclude_domains = partner.example\n"
+	    "secrets = /etc/pushback/srs.keys\n"
+	    "hash_length = 6\n"
+	    "min_hash_length = 5\n"
+	    "max_age = 30\n"
+	    "separator = +\n"
+	    "[batv]\n"
+	    "secrets = /etc/pushback/batv.keys\n"
+	    "max_age = 10\n"
+	    "[bounces]\n"
+	    "protect = example.org alice@example.net\n"
+	    "no_bounces = dmarc-reports\n"
+	    "quarantine = unsigned-bounce expired-signature\n"
+	    "[socketmap]\n"
+	    "listen = unix:/run/pushback/sm inet:127.0.0.1:2\n"
+	    "[tcp_table]\n"
+	    "forward = inet:127.0.0.1:10001\n"
+	    "batv-reverse = unix:/run/pushback/br\n";
+	fixture *f = *state;
+	const char *err;
+	pb_config cfg;
+	int failures = 0;
+
+	if (load_text(f, text, &cfg, &err) != 0)
+		fail_msg("got error \"%s\", want 0", err ? err : "(null)");
+	EXPECT_STR("srs domain", cfg.srs_domain, "srs.example.org");
+	EXPECT_INT("local_domains add up", cfg.local_domains.n, 3);
+	EXPECT_INT("local_domains folded",
+		   cfg.local_domains.n > 0 &&
+		       strcmp(cfg.local_domains.v[0], "example.org") == 0,
+		   1);
+	EXPECT_INT("exclude_domains", cfg.exclude_domains.n, 1);
+	EXPECT_STR("srs secrets", cfg.srs_secrets, "/etc/pushback/srs.keys");
+	EXPECT_INT("hash_length", cfg.srs_hash_length, 6);
+	EXPECT_INT("min_hash_length", cfg.srs_min_hash_length, 5);
+	EXPECT_INT("srs max_age", cfg.srs_max_age, 30);
+	EXPECT_INT("separator", cfg.srs_separator, '+');
+	EXPECT_STR("batv secrets", cfg.batv_secrets, "/etc/pushback/batv.keys");
+	EXPECT_INT("batv max_age", cfg.batv_max_age, 10);
+	EXPECT_INT("protect", cfg.protect.n, 2);
+	EXPECT_INT("no_bounces replaces the default", cfg.no_bounces.n, 1);
+	EXPECT_INT("noreply no longer listed",
+		   pb_strlist_has(&cfg.no_bounces, "noreply"), 0);
+	EXPECT_INT("quarantine", cfg.quarantine, PB_Q_UNSIGNED | PB_Q_EXPIRED);
+	EXPECT_INT("socketmap listeners replace the default",
+		   cfg.socketmap_listen.n, 2);
+	EXPECT_STR("tcp_table forward", cfg.tcp_table[PB_MAP_FORWARD],
+		   "inet:127.0.0.1:10001");
+	EXPECT_INT("tcp_table reverse off",
+		   cfg.tcp_table[PB_MAP_REVERSE] == NULL, 1);
+	EXPECT_STR("tcp_table batv-reverse", cfg.tcp_table[PB_MAP_BATV_REVERSE],
+		   "unix:/run/pushback/br");
+	EXPECT_STR("map name", pb_map_name(PB_MAP_BATV_SIGN), "batv-sign");
+	pb_config_free(&cfg);
+	if (load_text(f, "[socketmap]\nlisten =\n", &cfg, &err) != 0)
+		fail_msg("empty socketmap listen: error \"%s\"", err);
+	EXPECT_INT("empty socketmap listen turns it off",
+		   cfg.socketmap_listen.n, 0);
+	pb_config_free(&cfg);
+	/* Our own addresses must verify: min_hash_length <= hash_length. */
+	EXPECT_INT("min_hash_length > hash_length refused",
+		   load_text(f, "[srs]\nmin_hash_length = 8\n", &cfg, &err),
+		   -1);
+	EXPECT_INT("... and the message says why",
+		   err != NULL && strstr(err, "min_hash_length") != NULL, 1);
+	pb_config_free(&cfg);
+	assert_int_equal(failures, 0);
+}
+
 /* main - run the config tests */
 int main(void)
 {
@@ -973,6 +1084,7 @@ int main(void)
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test_setup_teardown(test_empty_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_every_key, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_signing_keys, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_values, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_listen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_listen_max, setup, teardown),
