@@ -18,6 +18,8 @@ build=${1:-${PB_BUILD_DIR:-}}
 src=${PB_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=tests/integration/lib.sh
 . "$src/tests/integration/lib.sh"
+# shellcheck source=tests/integration/common.sh
+. "$src/tests/integration/common.sh"
 
 host=127.0.0.1
 smtp_port=10160
@@ -34,53 +36,7 @@ pb_need_cmd postfix postconf postqueue smtp-sink swaks
 [ -f "$fragment" ] || pb_bail "$fragment is missing"
 id postfix >/dev/null 2>&1 || pb_bail "no user postfix (postfix package?)"
 getent group postdrop >/dev/null || pb_bail "no group postdrop"
-# pf_stop DIR - stop the private instance made in DIR; kill -9 what is left
-pf_stop() {
-	local dir=$1 pid kid
-	[ -f "$dir/queue/pid/master.pid" ] || return 0
-	postfix -c "$dir/etc" stop >/dev/null 2>&1
-	pid=$(awk 'NR == 1 { print $1 }' "$dir/queue/pid/master.pid")
-	[ -n "$pid" ] || return 0
-	# only a master started with that configuration directory
-	{ tr '\0' '\n' <"/proc/$pid/environ"; } 2>/dev/null |
-		grep -qx "MAIL_CONFIG=$dir/etc" || return 0
-	if pb_alive "$pid"; then
-		echo "# Postfix master $pid survived 'postfix stop'; killing it"
-		for kid in $(ps -o pid= --ppid "$pid"); do
-			kill -KILL "$kid" 2>/dev/null
-		done
-		kill -KILL "$pid" 2>/dev/null
-	fi
-}
-
-# pf_reap - clean up after an earlier run that was killed before its own
-# clean-up (SIGKILL, CTest timeout): its temp dir is still there and the
-# run's shell is gone.  Its Postfix is stopped, and the processes whose
-# command line names that dir (its pushbackd and smtp-sink) are ended.
-pf_reap() {
-	local dir pid proc args
-	for dir in /tmp/pbtest-postfix.*; do
-		[ -f "$dir/test.pid" ] || continue
-		pid=$(cat "$dir/test.pid")
-		if pb_alive "$pid" &&
-			tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null |
-			grep -q 'postfix\.sh'; then
-			continue # a run in progress: leave it alone
-		fi
-		echo "# cleaning up after a killed run in $dir"
-		pf_stop "$dir"
-		for proc in /proc/[0-9]*; do
-			# matched in the shell: a grep would match its own args
-			args=$(tr '\0' ' ' <"$proc/cmdline" 2>/dev/null)
-			case $args in
-			*"$dir/"*) pb_stop_pid "${proc#/proc/}" 5 ;;
-			esac
-		done
-		rm -rf "$dir"
-	done
-}
-
-pf_reap
+pf_reap postfix postfix.sh
 for port in $smtp_port $sink_port $policy_port; do
 	pb_need_free_port $host "$port"
 done
@@ -92,71 +48,9 @@ maillog=$t/maillog          # Postfix's log (maillog_file)
 sink=$t/sink                # one file per message smtp-sink received
 pbconf=$t/pushback.conf
 pblog=$t/pushbackd.log
-mkdir -p "$pfconf" "$t/queue" "$sink" "$t/pb" "$t/swaks"
+mkdir -p "$pfconf" "$t/queue" "$t/pb" "$t/swaks"
 echo $$ >"$t/test.pid" # for pf_reap in a later run, should this one be killed
-chown postfix "$sink"
 : >"$pblog"
-
-# --- SMTP helpers --------------------------------------------------------
-
-run=$$.$RANDOM # makes every message marker unique to this run
-
-# smtp - swaks to the private Postfix; transcript in $t/swaks/NAME.txt
-smtp() {
-	local name=$1
-	shift
-	swaks --server $host:$smtp_port --helo client.example.net \
-		--timeout 15 "$@" </dev/null >"$t/swaks/$name.txt" 2>&1
-	last=$t/swaks/$name.txt
-}
-
-# reply_to - the server's reply to the first command matching ERE in FILE
-reply_to() {
-	CMD=$1 awk '
-		f && /^<(-|\*\*) / { sub(/^<(-|\*\*) +/, ""); print; exit }
-		$0 ~ "^ -> " ENVIRON["CMD"] { f = 1 }' "$2"
-}
-
-# show - print a transcript after a failed check, for the reader
-show() {
-	sed 's/^/#   /' "$1"
-}
-
-# expect - check the reply to COMMAND in the last transcript matches ERE
-expect() {
-	local name=$1 cmd=$2 ere=$3 before=$PB_FAILED
-	pb_check_match "$name" "$(reply_to "$cmd" "$last")" "$ere"
-	[ "$PB_FAILED" -eq "$before" ] || show "$last"
-}
-
-# delivered - check exactly one message with MARKER reached smtp-sink for RCPT
-delivered() {
-	local name=$1 marker=$2 rcpt=$3 files n
-	# the body comes last: once it is there the file is complete
-	pb_wait_grep "^pushback test message $marker" "$sink" 20 >/dev/null
-	files=$(grep -rl -- "$marker" "$sink")
-	n=$(printf '%s' "$files" | grep -c .)
-	if [ "$n" -ne 1 ]; then
-		pb_not_ok "$name" "got $n messages with $marker in smtp-sink, want 1"
-		tail -n 5 "$maillog" | sed 's/^/#   /'
-		return
-	fi
-	if grep -q "^X-Rcpt-Args: <$rcpt>" "$files"; then
-		pb_ok "$name"
-	else
-		pb_not_ok "$name" \
-			"got '$(grep '^X-Rcpt-Args' "$files")', want X-Rcpt-Args: <$rcpt>"
-	fi
-}
-
-# send - a whole message from FROM to TO carrying MARKER in header and body
-send() {
-	local name=$1 from=$2 to=$3 marker=$4
-	smtp "$name" --from "$from" --to "$to" \
-		--header "X-Pushback-Test: $marker" \
-		--header "Message-Id: <$marker@client.example.net>" \
-		--body "pushback test message $marker"
-}
 
 # --- pushbackd and its directory, filled with the CLI ----------------------
 
@@ -168,6 +62,9 @@ log_level = info
 
 [policy]
 listen = inet:$host:$policy_port
+
+[socketmap]
+listen =
 
 [directory]
 database = $t/pb/pushback.db
@@ -192,43 +89,13 @@ pb_start_pushbackd "$build" "$pbconf" "$pblog" $host $policy_port ||
 
 # --- smtp-sink: Postfix's next hop, keeps each message in $sink ------------
 
-smtp-sink -u postfix -d "$sink/%M." $host:$sink_port 10 \
-	>>"$t/smtp-sink.log" 2>&1 &
-sink_pid=$!
-pb_at_exit "pb_stop_pid $sink_pid"
-pb_wait_port $host $sink_port 10 || pb_bail "smtp-sink did not listen"
+sink_start
 
 # --- the private Postfix instance -------------------------------------------
 
-# -d: the system instance's main.cf may not exist
 mail_version=$(postconf -d -h mail_version 2>/dev/null)
-case $mail_version in
-2.* | 3.[0-5].*) level=2 ;;
-*) level=3.6 ;;
-esac
-
-cat >"$pfconf/main.cf" <<EOF
-# private Postfix instance made by tests/integration/postfix.sh
-compatibility_level = $level
-queue_directory = $t/queue
-data_directory = $t/data
-mail_owner = postfix
-setgid_group = postdrop
-syslog_name = postfix-pbtest
-maillog_file = $maillog
-maillog_file_prefixes = $t
-myhostname = mx.pbtest.invalid
-mydomain = pbtest.invalid
-myorigin = \$myhostname
-inet_interfaces = $host
-inet_protocols = ipv4
-smtpd_peername_lookup = no
-# The test's client plays a stranger on the Internet: not in mynetworks.
-mynetworks = 192.0.2.1/32
-mydestination =
-local_recipient_maps =
-alias_maps =
-alias_database =
+pf_main_cf postfix.sh >"$pfconf/main.cf"
+cat >>"$pfconf/main.cf" <<EOF
 # The domains pushback protects, relayed to the next hop (smtp-sink).
 relay_domains = example.org lists.example.org
 relay_recipient_maps =
@@ -244,49 +111,9 @@ sed "s/$fragment_policy/inet:$host:$policy_port/" "$fragment" \
 grep -q "check_policy_service inet:$host:$policy_port\$" "$pfconf/main.cf" ||
 	pb_bail "no 'check_policy_service $fragment_policy' in $fragment"
 
-# chroot column "n" everywhere: the queue lives in a temp dir
-cat >"$pfconf/master.cf" <<EOF
-$host:$smtp_port inet n - n - - smtpd
-pickup    unix  n - n 60 1 pickup
-cleanup   unix  n - n -  0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-rewrite   unix  - - n -  - trivial-rewrite
-bounce    unix  - - n -  0 bounce
-defer     unix  - - n -  0 bounce
-trace     unix  - - n -  0 bounce
-verify    unix  - - n -  1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n -  - proxymap
-smtp      unix  - - n -  - smtp
-relay     unix  - - n -  - smtp
-showq     unix  n - n -  - showq
-error     unix  - - n -  - error
-retry     unix  - - n -  - error
-discard   unix  - - n -  - discard
-anvil     unix  - - n -  1 anvil
-scache    unix  - - n -  1 scache
-postlog   unix-dgram n - n - 1 postlogd
-EOF
+pf_master_cf >"$pfconf/master.cf"
 
-# 'check' creates the private queue and data directories with the right
-# owners (post-install create-missing) and reports configuration problems.
-postfix -c "$pfconf" check >"$t/postfix-check.log" 2>&1 ||
-	pb_bail "postfix check: $(cat "$t/postfix-check.log")"
-pb_at_exit "pf_stop '$t'"
-postfix -c "$pfconf" start >"$t/postfix-start.log" 2>&1 ||
-	pb_bail "postfix start: $(cat "$t/postfix-start.log") $(cat "$maillog")"
-pb_wait_port $host $smtp_port 10 || pb_bail "Postfix did not listen"
-# A smtpd that dies at start-up (a bad restriction list is fatal) leaves
-# clients hanging: find out now, not check by check.
-smtp banner --quit-after EHLO
-case $(reply_to EHLO "$last") in
-250*) ;;
-*)
-	show "$last"
-	tail -n 10 "$maillog" | sed 's/^/#   /'
-	pb_bail "Postfix's smtpd does not answer EHLO"
-	;;
-esac
+pf_start
 got=$(postconf -c "$pfconf" -h smtpd_recipient_restrictions)
 case $got in
 *"check_policy_service inet:$host:$policy_port"*) ;;
