@@ -44,6 +44,7 @@ fuzz: deps fuzz-build
 
 bench: deps build
 	@bench/run $(BUILD)
+	@bench/srs $(BUILD)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

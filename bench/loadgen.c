@@ -1,18 +1,25 @@
 /*
- * loadgen - a load generator for Postfix SMTPD access policy servers.
+ * loadgen - a load generator for Postfix lookup servers: SMTPD access
+ * policy (the default), tcp_table(5) and socketmap_table(5).
  *
- * Each connection is one thread that behaves like a Postfix smtpd process
- * holding a policy connection open: it sends one Postfix-shaped RCPT
- * request, reads the whole reply (up to the empty line), and only then
- * sends the next.  Latency is measured per request with CLOCK_MONOTONIC
- * into a per-thread log-linear histogram (32 sub-buckets per power of two,
- * about 3% resolution); histograms are merged at the end and percentiles
- * are read from the merged one.  Output is one line of name=value fields.
+ * Each connection is one thread that behaves like a Postfix process holding
+ * a connection open: it sends one request, reads the whole reply, and only
+ * then sends the next (one request in flight per connection, as Postfix
+ * does; no pipelining).  For policy, a request is a Postfix-shaped RCPT
+ * request and the reply runs up to the empty line; for tcp_table it is
+ * "get KEY" with KEY %-encoded and the reply is one line; for socketmap it
+ * is the netstring "MAP KEY" and the reply one netstring.  Latency is
+ * measured per request with CLOCK_MONOTONIC into a per-thread log-linear
+ * histogram (32 sub-buckets per power of two, about 3% resolution);
+ * histograms are merged at the end and percentiles are read from the
+ * merged one.  Output is one line of name=value fields.
  *
- * What is sent: either a mix file (--mix: "sender TAB recipient TAB
- * expected-action-prefix" per line, checked per reply), or recipients and
- * senders (--recipients / --senders, one address a line, request k uses
- * line k of each, modulo the file's length), or generated addresses.
+ * What is sent: either a mix file (--mix; policy: "sender TAB recipient
+ * TAB expected-action-prefix" per line; maps: "key TAB expected-answer"),
+ * checked per reply, or recipients and senders (--recipients / --senders,
+ * one address a line, request k uses line k of each, modulo the file's
+ * length; the maps take their keys from --senders), or generated
+ * addresses.
  *
  * Memory: the address tables are loaded once, read-only afterwards and
  * shared by all threads; each thread owns its buffers and histogram.
@@ -49,15 +56,49 @@
  * broken server), so a run always ends, even with --requests. */
 #define LG_MAX_FAILS 20
 
+typedef enum lg_proto {
+	LG_POLICY = 0,
+	LG_TCP_TABLE,
+	LG_SOCKETMAP,
+} lg_proto;
+
+/* A map's answer in socketmap's words; tcp_table's 200, 500 and 400 read
+ * as OK, NOTFOUND and TEMP. */
+typedef enum lg_status {
+	LG_ST_NONE = 0, /* no expectation */
+	LG_ST_OK,
+	LG_ST_NOTFOUND,
+	LG_ST_TEMP,
+	LG_ST_TIMEOUT,
+	LG_ST_PERM,
+	LG_ST_CODE, /* a tcp_table code that is none of 200, 400, 500 */
+} lg_status;
+
+static const char *const lg_status_name[] = {
+    [LG_ST_NONE] = "",
+    [LG_ST_OK] = "OK",
+    [LG_ST_NOTFOUND] = "NOTFOUND",
+    [LG_ST_TEMP] = "TEMP",
+    [LG_ST_TIMEOUT] = "TIMEOUT",
+    [LG_ST_PERM] = "PERM",
+    [LG_ST_CODE] = "CODE",
+};
+
 typedef struct lg_entry {
-	const char *sender;    /* "" for the null sender */
-	const char *recipient; /* never empty */
-	const char *expect;    /* expected action prefix, or NULL */
+	const char *sender;    /* policy: "" for the null sender */
+	const char *recipient; /* policy: never empty */
+	const char *expect;    /* policy: expected action prefix; maps: the
+				  prefix an OK value must start with; NULL:
+				  none */
+	const char *key;       /* maps: the lookup key, never empty */
+	lg_status want;	       /* maps: the expected status, or NONE */
 } lg_entry;
 
 typedef struct lg_opts {
 	char host[256];
 	char port[16];
+	lg_proto proto;
+	const char *map; /* socketmap: the map name sent with each key */
 	unsigned conns;
 	double duration;   /* seconds of measurement, when requests == 0 */
 	uint64_t requests; /* total measured requests, or 0 */
@@ -70,8 +111,9 @@ typedef struct lg_opts {
 
 typedef struct lg_stats {
 	uint64_t hist[LG_BUCKETS];
-	uint64_t requests; /* measured */
-	uint64_t dunno, reject, tempfail, other;
+	uint64_t requests;			 /* measured */
+	uint64_t dunno, reject, tempfail, other; /* policy; tempfail too */
+	uint64_t found, notfound;		 /* maps */
 	uint64_t mismatch;
 	uint64_t errors; /* whole run, warm-up included */
 	uint64_t err_connect, err_closed, err_timeout, err_malformed;
@@ -204,10 +246,10 @@ static int open_conn(const lg_thread *t)
 	return -1;
 }
 
-/* build_request - one Postfix-shaped RCPT request into buf; its length,
+/* build_policy - one Postfix-shaped RCPT request into buf; its length,
  * or 0 when it does not fit. */
-static size_t build_request(char *buf, size_t cap, const lg_entry *e,
-			    unsigned conn, uint64_t seq)
+static size_t build_policy(char *buf, size_t cap, const lg_entry *e,
+			   unsigned conn, uint64_t seq)
 {
 	int n = snprintf(buf, cap,
 			 "request=smtpd_access_policy\n"
@@ -251,6 +293,59 @@ static size_t build_request(char *buf, size_t cap, const lg_entry *e,
 	return (size_t)n;
 }
 
+/* build_tcp_table - "get KEY\n" into buf, KEY %XX-encoded as Postfix does
+ * (bytes up to and including space, '%', DEL and above); its length, or
+ * 0 when it does not fit. */
+static size_t build_tcp_table(char *buf, size_t cap, const char *key)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 4;
+
+	if (cap < 6)
+		return 0;
+	memcpy(buf, "get ", 4);
+	for (const unsigned char *p = (const void *)key; *p != '\0'; p++) {
+		if (cap - o < 5) /* room for one escape and the newline */
+			return 0;
+		if (*p <= 0x20 || *p == '%' || *p >= 0x7f) {
+			buf[o++] = '%';
+			buf[o++] = hex[*p >> 4];
+			buf[o++] = hex[*p & 15];
+		} else {
+			buf[o++] = (char)*p;
+		}
+	}
+	buf[o++] = '\n';
+	return o;
+}
+
+/* build_socketmap - the netstring "LEN:MAP KEY," into buf; its length, or
+ * 0 when it does not fit. */
+static size_t build_socketmap(char *buf, size_t cap, const char *map,
+			      const char *key)
+{
+	size_t ml = strlen(map), kl = strlen(key);
+	int n = snprintf(buf, cap, "%zu:%s %s,", ml + 1 + kl, map, key);
+
+	if (n < 0 || (size_t)n >= cap)
+		return 0;
+	return (size_t)n;
+}
+
+/* build_request - the request for entry e in the run's protocol. */
+static size_t build_request(const lg_opts *o, char *buf, size_t cap,
+			    const lg_entry *e, unsigned conn, uint64_t seq)
+{
+	switch (o->proto) {
+	case LG_TCP_TABLE:
+		return build_tcp_table(buf, cap, e->key);
+	case LG_SOCKETMAP:
+		return build_socketmap(buf, cap, o->map, e->key);
+	default:
+		return build_policy(buf, cap, e, conn, seq);
+	}
+}
+
 /* send_all - write the whole buffer; 0 ok, -1 error (errno set). */
 static int send_all(int fd, const char *p, size_t len)
 {
@@ -275,26 +370,104 @@ typedef enum rd_status {
 	RD_MALFORMED,
 } rd_status;
 
-/* read_reply - read one reply (lines up to an empty line) into buf.
- * The action text (after "action=") is returned through act/act_len.
- * Anything after the empty line is a protocol error: we sent exactly one
- * request, so the server has no business sending more. */
-static rd_status read_reply(int fd, char *buf, size_t cap, const char **act,
-			    size_t *act_len, char *why, size_t why_cap)
+/* One parsed reply.  Policy: text is the action.  Maps: status, and text
+ * is the value (OK, %XX-decoded for tcp_table) or the server's words. */
+typedef struct lg_reply {
+	const char *text;
+	size_t len;
+	lg_status status;
+} lg_reply;
+
+/* is_digit - an ASCII digit, whatever the locale. */
+static bool is_digit(char c)
 {
-	size_t have = 0, end = 0;
+	return c >= '0' && c <= '9';
+}
+
+/* policy_frame - a policy reply ends at the first empty line.  Returns
+ * its length, 0 when more bytes are needed, -1 (why set) when the bytes
+ * cannot be the start of a reply. */
+static ssize_t policy_frame(const char *buf, size_t have, char *why,
+			    size_t why_cap)
+{
 	const char *nn;
 
-	for (;;) {
-		ssize_t n;
+	if (have >= 1 && buf[0] == '\n') {
+		snprintf(why, why_cap, "empty reply");
+		return -1;
+	}
+	nn = have >= 2 ? memmem(buf, have, "\n\n", 2) : NULL;
+	return nn == NULL ? 0 : (ssize_t)(nn - buf) + 2;
+}
 
-		if (have >= 1 && buf[0] == '\n') {
-			snprintf(why, why_cap, "empty reply");
-			return RD_MALFORMED;
+/* tcp_table_frame - a tcp_table reply is one line. */
+static ssize_t tcp_table_frame(const char *buf, size_t have, char *why,
+			       size_t why_cap)
+{
+	const char *nl = memchr(buf, '\n', have);
+
+	(void)why;
+	(void)why_cap;
+	return nl == NULL ? 0 : (ssize_t)(nl - buf) + 1;
+}
+
+/* socketmap_frame - a socketmap reply is one netstring:
+ *     netstring = 1*6DIGIT ":" LEN-bytes ","
+ * (Postfix caps replies at 100000 bytes; our buffer caps them lower.) */
+static ssize_t socketmap_frame(const char *buf, size_t have, char *why,
+			       size_t why_cap)
+{
+	size_t i = 0, n = 0;
+
+	while (i < have && is_digit(buf[i])) {
+		if (i == 6) {
+			snprintf(why, why_cap,
+				 "netstring length over 6 "
+				 "digits");
+			return -1;
 		}
-		nn = have >= 2 ? memmem(buf, have, "\n\n", 2) : NULL;
-		if (nn != NULL) {
-			end = (size_t)(nn - buf) + 2;
+		n = n * 10 + (size_t)(buf[i] - '0');
+		i++;
+	}
+	if (i == have)
+		return 0;
+	if (i == 0 || buf[i] != ':') {
+		snprintf(why, why_cap, "not a netstring: \"%.*s\"",
+			 (int)(have > 40 ? 40 : have), buf);
+		return -1;
+	}
+	i++;
+	if (have - i < n + 1)
+		return 0;
+	if (buf[i + n] != ',') {
+		snprintf(why, why_cap,
+			 "netstring of %zu bytes not ended by "
+			 "','",
+			 n);
+		return -1;
+	}
+	return (ssize_t)(i + n + 1);
+}
+
+/* read_reply - read exactly one reply of the protocol into buf; its
+ * length through end.  Anything after the reply is a protocol error: we
+ * sent exactly one request, so the server has no business sending more. */
+static rd_status read_reply(int fd, lg_proto proto, char *buf, size_t cap,
+			    size_t *end, char *why, size_t why_cap)
+{
+	ssize_t (*frame)(const char *, size_t, char *, size_t) =
+	    proto == LG_TCP_TABLE   ? tcp_table_frame
+	    : proto == LG_SOCKETMAP ? socketmap_frame
+				    : policy_frame;
+	size_t have = 0;
+
+	for (;;) {
+		ssize_t n = frame(buf, have, why, why_cap);
+
+		if (n < 0)
+			return RD_MALFORMED;
+		if (n > 0) {
+			*end = (size_t)n;
 			break;
 		}
 		if (have == cap) {
@@ -302,8 +475,13 @@ static rd_status read_reply(int fd, char *buf, size_t cap, const char **act,
 			return RD_MALFORMED;
 		}
 		n = recv(fd, buf + have, cap - have, 0);
-		if (n == 0)
+		if (n == 0) {
+			snprintf(why, why_cap,
+				 "connection closed after %zu bytes of a "
+				 "reply",
+				 have);
 			return have == 0 ? RD_CLOSED : RD_MALFORMED;
+		}
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -314,25 +492,162 @@ static rd_status read_reply(int fd, char *buf, size_t cap, const char **act,
 		}
 		have += (size_t)n;
 	}
-	if (end != have) {
+	if (*end != have) {
 		snprintf(why, why_cap, "%zu unexpected bytes after the reply",
-			 have - end);
+			 have - *end);
 		return RD_MALFORMED;
 	}
-	/* Exactly one attribute line: "action=TEXT\n\n". */
+	return RD_OK;
+}
+
+/* parse_policy - exactly one attribute line: "action=TEXT\n\n". */
+static rd_status parse_policy(const char *buf, size_t end, lg_reply *r,
+			      char *why, size_t why_cap)
+{
 	if (end < 9 || memcmp(buf, "action=", 7) != 0 ||
 	    memchr(buf, '\n', end - 2) != NULL) {
 		snprintf(why, why_cap, "not a single action line: \"%.*s\"",
 			 (int)(end > 80 ? 80 : end - 2), buf);
 		return RD_MALFORMED;
 	}
-	*act = buf + 7;
-	*act_len = end - 2 - 7;
-	if (*act_len == 0) {
+	r->text = buf + 7;
+	r->len = end - 2 - 7;
+	if (r->len == 0) {
 		snprintf(why, why_cap, "empty action");
 		return RD_MALFORMED;
 	}
 	return RD_OK;
+}
+
+/* hexval - a hex digit's value, or -1. */
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* parse_tcp_table - one reply line (tcp_table(5)):
+ *     reply = 3DIGIT SP text LF
+ * 200: text is the %XX-encoded value, decoded here in place; 500: not
+ * found; 400: try again; any other code is counted, not trusted.  A
+ * control byte anywhere, or a bad escape in a 200, is malformed. */
+static rd_status parse_tcp_table(char *buf, size_t end, lg_reply *r, char *why,
+				 size_t why_cap)
+{
+	size_t n = end - 1, o = 0; /* n: without the newline */
+	int code;
+
+	if (n < 4 || !is_digit(buf[0]) || !is_digit(buf[1]) ||
+	    !is_digit(buf[2]) || buf[3] != ' ') {
+		snprintf(why, why_cap, "not \"CODE SP TEXT\": \"%.*s\"",
+			 (int)(n > 80 ? 80 : n), buf);
+		return RD_MALFORMED;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f) {
+			snprintf(
+			    why, why_cap, "control byte 0x%02x in \"%.*s\"",
+			    (unsigned char)buf[i], (int)(n > 80 ? 80 : n), buf);
+			return RD_MALFORMED;
+		}
+	}
+	code = (buf[0] - '0') * 100 + (buf[1] - '0') * 10 + (buf[2] - '0');
+	r->text = buf + 4;
+	r->len = n - 4;
+	switch (code) {
+	case 200:
+		r->status = LG_ST_OK;
+		for (size_t i = 4; i < n; i++) {
+			char c = buf[i];
+			if (c == '%') {
+				int hi = n - i >= 3 ? hexval(buf[i + 1]) : -1;
+				int lo = n - i >= 3 ? hexval(buf[i + 2]) : -1;
+				if (hi < 0 || lo < 0) {
+					snprintf(why, why_cap,
+						 "bad %%-escape in \"%.*s\"",
+						 (int)(n > 80 ? 80 : n), buf);
+					return RD_MALFORMED;
+				}
+				c = (char)(hi * 16 + lo);
+				i += 2;
+			}
+			buf[4 + o++] = c;
+		}
+		r->len = o;
+		break;
+	case 500:
+		r->status = LG_ST_NOTFOUND;
+		break;
+	case 400:
+		r->status = LG_ST_TEMP;
+		break;
+	default:
+		r->status = LG_ST_CODE;
+		r->text = buf;
+		r->len = n;
+		break;
+	}
+	return RD_OK;
+}
+
+/* parse_socketmap - one framed netstring (socketmap_table(5)):
+ *     payload = "OK" SP value | "NOTFOUND" [SP] | "TEMP" [SP text] |
+ *               "TIMEOUT" [SP text] | "PERM" [SP text]
+ */
+static rd_status parse_socketmap(const char *buf, size_t end, lg_reply *r,
+				 char *why, size_t why_cap)
+{
+	static const struct {
+		const char *word;
+		lg_status status;
+	} words[] = {
+	    {"OK", LG_ST_OK},	  {"NOTFOUND", LG_ST_NOTFOUND},
+	    {"TEMP", LG_ST_TEMP}, {"TIMEOUT", LG_ST_TIMEOUT},
+	    {"PERM", LG_ST_PERM},
+	};
+	const char *p = memchr(buf, ':', end), *sp;
+	size_t plen, wlen;
+
+	/* socketmap_frame has checked the framing. */
+	p++;
+	plen = end - 1 - (size_t)(p - buf);
+	sp = memchr(p, ' ', plen);
+	wlen = sp != NULL ? (size_t)(sp - p) : plen;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (strlen(words[i].word) == wlen &&
+		    memcmp(words[i].word, p, wlen) == 0) {
+			r->status = words[i].status;
+			r->text = sp != NULL ? sp + 1 : p + plen;
+			r->len = sp != NULL ? plen - wlen - 1 : 0;
+			if (r->status == LG_ST_OK && sp == NULL) {
+				snprintf(why, why_cap, "OK without a value");
+				return RD_MALFORMED;
+			}
+			return RD_OK;
+		}
+	}
+	snprintf(why, why_cap, "unknown status in \"%.*s\"",
+		 (int)(plen > 80 ? 80 : plen), p);
+	return RD_MALFORMED;
+}
+
+/* parse_reply - the framed reply of the protocol into r. */
+static rd_status parse_reply(lg_proto proto, char *buf, size_t end, lg_reply *r,
+			     char *why, size_t why_cap)
+{
+	switch (proto) {
+	case LG_TCP_TABLE:
+		return parse_tcp_table(buf, end, r, why, why_cap);
+	case LG_SOCKETMAP:
+		return parse_socketmap(buf, end, r, why, why_cap);
+	default:
+		return parse_policy(buf, end, r, why, why_cap);
+	}
 }
 
 /* classify - count one action by class and check the expectation. */
@@ -363,6 +678,42 @@ static void classify(lg_stats *st, const char *act, size_t len,
 	}
 }
 
+/* classify_map - count one map answer by status and check the
+ * expectation: the status, and for OK the value's prefix (exact case). */
+static void classify_map(lg_stats *st, const lg_reply *r, const lg_entry *e)
+{
+	switch (r->status) {
+	case LG_ST_OK:
+		st->found++;
+		break;
+	case LG_ST_NOTFOUND:
+		st->notfound++;
+		break;
+	case LG_ST_TEMP:
+	case LG_ST_TIMEOUT:
+		st->tempfail++;
+		break;
+	default:
+		st->other++;
+		break;
+	}
+	if (e->want == LG_ST_NONE)
+		return;
+	if (r->status != e->want ||
+	    (e->expect != NULL &&
+	     (r->len < strlen(e->expect) ||
+	      memcmp(r->text, e->expect, strlen(e->expect)) != 0))) {
+		st->mismatch++;
+		if (st->first_mismatch[0] == '\0')
+			snprintf(st->first_mismatch, sizeof(st->first_mismatch),
+				 "<%s>: got \"%s %.*s\", want \"%s%s%s\"",
+				 e->key, lg_status_name[r->status],
+				 (int)(r->len > 120 ? 120 : r->len), r->text,
+				 lg_status_name[e->want], e->expect ? " " : "",
+				 e->expect ? e->expect : "");
+	}
+}
+
 /* run_conn - one connection's life: requests until time or quota ends. */
 static void *run_conn(void *arg)
 {
@@ -371,6 +722,7 @@ static void *run_conn(void *arg)
 	char *req = malloc(LG_REQ_CAP);
 	char *rep = malloc(LG_REPLY_CAP);
 	char why[160];
+	const lg_proto proto = t->opts->proto;
 	size_t pos;
 	uint64_t seq = 0, done = 0;
 	unsigned fails = 0;
@@ -386,8 +738,8 @@ static void *run_conn(void *arg)
 	while (fails < LG_MAX_FAILS &&
 	       !atomic_load_explicit(&g_stop, memory_order_relaxed)) {
 		const lg_entry *e = &g_entries[pos % g_n_entries];
-		const char *act = NULL;
-		size_t act_len = 0, len;
+		lg_reply r = {.text = NULL};
+		size_t end = 0, len;
 		uint64_t t0, t1;
 		rd_status rs;
 
@@ -406,10 +758,11 @@ static void *run_conn(void *arg)
 			if (seq > 0)
 				st->reconnects++;
 		}
-		len = build_request(req, LG_REQ_CAP, e, t->index, seq++);
+		len =
+		    build_request(t->opts, req, LG_REQ_CAP, e, t->index, seq++);
 		if (len == 0) {
 			set_error(st, &st->err_malformed, "request too long",
-				  e->recipient);
+				  proto == LG_POLICY ? e->recipient : e->key);
 			fails++;
 			pos++;
 			continue;
@@ -427,9 +780,11 @@ static void *run_conn(void *arg)
 			fd = -1;
 			continue;
 		}
-		rs = read_reply(fd, rep, LG_REPLY_CAP, &act, &act_len, why,
+		rs = read_reply(fd, proto, rep, LG_REPLY_CAP, &end, why,
 				sizeof(why));
 		t1 = now_ns();
+		if (rs == RD_OK)
+			rs = parse_reply(proto, rep, end, &r, why, sizeof(why));
 		if (rs != RD_OK) {
 			switch (rs) {
 			case RD_CLOSED:
@@ -464,7 +819,10 @@ static void *run_conn(void *arg)
 			st->sum_ns += d;
 			if (d > st->max_ns)
 				st->max_ns = d;
-			classify(st, act, act_len, e->expect, e);
+			if (proto == LG_POLICY)
+				classify(st, r.text, r.len, e->expect, e);
+			else
+				classify_map(st, &r, e);
 			if (t->quota > 0 && ++done >= t->quota)
 				break;
 		}
@@ -563,12 +921,67 @@ fail:
 	return NULL;
 }
 
+/* parse_expect - a map mix line's expected answer into e; 0 ok, -1 bad.
+ *     expect = "OK" [SP value-prefix] | "NOTFOUND" | "TEMP" | "TIMEOUT" |
+ *              "PERM"
+ */
+static int parse_expect(char *x, lg_entry *e)
+{
+	char *sp = strchr(x, ' ');
+
+	if (sp != NULL)
+		*sp++ = '\0';
+	for (int st = LG_ST_OK; st < LG_ST_CODE; st++) {
+		if (strcmp(x, lg_status_name[st]) == 0) {
+			e->want = (lg_status)st;
+			if (sp != NULL && st != LG_ST_OK)
+				return -1; /* only OK takes a value */
+			e->expect = sp != NULL && *sp ? sp : NULL;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* load_map_mix - a map mix: "key [TAB expect]" lines; 0 ok, -1 error. */
+static int load_map_mix(const lg_opts *o)
+{
+	size_t n;
+	char **lines = read_lines(o->mix_file, &n);
+
+	if (lines == NULL)
+		return -1;
+	g_entries = calloc(n, sizeof(*g_entries));
+	if (g_entries == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char *k = lines[i], *x = strchr(k, '\t');
+
+		if (x != NULL)
+			*x++ = '\0';
+		g_entries[i].key = k;
+		if (*k == '\0' ||
+		    (x != NULL && parse_expect(x, &g_entries[i]) < 0)) {
+			fprintf(stderr,
+				"loadgen: %s:%zu: want key[<TAB>OK [prefix]|"
+				"NOTFOUND|TEMP|TIMEOUT|PERM]\n",
+				o->mix_file, i + 1);
+			return -1;
+		}
+	}
+	free(lines);
+	g_n_entries = n;
+	return 0;
+}
+
 /* load_entries - the request table from the options; 0 ok, -1 error. */
 static int load_entries(const lg_opts *o)
 {
 	char **rc = NULL, **sd = NULL;
 	size_t nr = 0, ns = 0, n;
 
+	if (o->mix_file != NULL && o->proto != LG_POLICY)
+		return load_map_mix(o);
 	if (o->mix_file != NULL) {
 		char **lines = read_lines(o->mix_file, &n);
 		if (lines == NULL)
@@ -632,6 +1045,7 @@ static int load_entries(const lg_opts *o)
 			    (g_entries[i].sender = strdup(tmp)) == NULL)
 				return -1;
 		}
+		g_entries[i].key = g_entries[i].sender; /* maps */
 	}
 	free(rc);
 	free(sd);
@@ -644,6 +1058,10 @@ static void usage(int code)
 {
 	fprintf(code ? stderr : stdout,
 		"usage: bench-loadgen --connect HOST:PORT [options]\n"
+		"  --protocol P        policy (default), tcp_table or "
+		"socketmap\n"
+		"  --map NAME          socketmap: the map name sent with "
+		"each key\n"
 		"  --connections N     parallel connections (default 1)\n"
 		"  --duration SECONDS  measured time (default 10)\n"
 		"  --requests N        measured requests in all, instead of "
@@ -652,10 +1070,22 @@ static void usage(int code)
 		"  --timeout SECONDS   socket timeout (default 5)\n"
 		"  --recipients FILE   recipient addresses, one a line\n"
 		"  --senders FILE      sender addresses, one a line "
-		"(line k pairs with recipient k)\n"
-		"  --mix FILE          lines: sender TAB recipient "
+		"(line k pairs with recipient k); the maps' keys\n"
+		"  --mix FILE          policy lines: sender TAB recipient "
 		"[TAB expected-action-prefix]; <> is the null sender\n"
-		"Output: one line of name=value fields on stdout; the first "
+		"                      map lines: key [TAB expected], "
+		"expected one of\n"
+		"                        OK [VALUE-PREFIX]  found (tcp_table "
+		"200), value starts so\n"
+		"                        NOTFOUND           not found "
+		"(tcp_table 500)\n"
+		"                        TEMP | TIMEOUT | PERM  (tcp_table "
+		"400 is TEMP)\n"
+		"                      keys are sent as they are; tcp_table "
+		"%%XX-encodes them\n"
+		"Output: one line of name=value fields on stdout (maps count "
+		"found= notfound=\n"
+		"where policy counts dunno= reject=); the first "
 		"error and mismatch on stderr.\n"
 		"Exit: 0, or 1 when there were errors or mismatches, "
 		"2 on bad usage.\n");
@@ -715,7 +1145,27 @@ static void parse_args(int argc, char **argv, lg_opts *o)
 			usage(2);
 		}
 		i++;
-		if (strcmp(a, "--connect") == 0) {
+		if (strcmp(a, "--protocol") == 0) {
+			if (strcmp(v, "policy") == 0)
+				o->proto = LG_POLICY;
+			else if (strcmp(v, "tcp_table") == 0)
+				o->proto = LG_TCP_TABLE;
+			else if (strcmp(v, "socketmap") == 0)
+				o->proto = LG_SOCKETMAP;
+			else {
+				fprintf(stderr, "loadgen: --protocol: policy, "
+						"tcp_table or socketmap\n");
+				exit(2);
+			}
+		} else if (strcmp(a, "--map") == 0) {
+			if (*v == '\0' || strpbrk(v, " ,:") != NULL ||
+			    strlen(v) > 100) {
+				fprintf(stderr, "loadgen: --map: a name "
+						"without spaces\n");
+				exit(2);
+			}
+			o->map = v;
+		} else if (strcmp(a, "--connect") == 0) {
 			if (parse_hostport(v, o) < 0) {
 				fprintf(stderr,
 					"loadgen: --connect: want HOST:PORT\n");
@@ -773,6 +1223,16 @@ static void parse_args(int argc, char **argv, lg_opts *o)
 			"loadgen: --mix excludes --recipients/--senders\n");
 		exit(2);
 	}
+	if ((o->proto == LG_SOCKETMAP) != (o->map != NULL)) {
+		fprintf(stderr, "loadgen: --map NAME goes with --protocol "
+				"socketmap, and only there\n");
+		exit(2);
+	}
+	if (o->proto != LG_POLICY && o->recipients_file != NULL) {
+		fprintf(stderr, "loadgen: the maps take their keys from "
+				"--senders or --mix, not --recipients\n");
+		exit(2);
+	}
 }
 
 /* merge - add one thread's counters into the total. */
@@ -785,6 +1245,8 @@ static void merge(lg_stats *to, const lg_stats *from)
 	to->reject += from->reject;
 	to->tempfail += from->tempfail;
 	to->other += from->other;
+	to->found += from->found;
+	to->notfound += from->notfound;
 	to->mismatch += from->mismatch;
 	to->errors += from->errors;
 	to->err_connect += from->err_connect;
@@ -889,7 +1351,7 @@ int main(int argc, char **argv)
 	    "conns=%u requests=%llu seconds=%.2f rps=%.1f "
 	    "p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f "
 	    "max_us=%.1f mean_us=%.1f "
-	    "dunno=%llu reject=%llu tempfail=%llu other=%llu "
+	    "%s=%llu %s=%llu tempfail=%llu other=%llu "
 	    "mismatch=%llu errors=%llu err_connect=%llu err_closed=%llu "
 	    "err_timeout=%llu err_malformed=%llu reconnects=%llu "
 	    "stuck=%u\n",
@@ -908,7 +1370,12 @@ int main(int argc, char **argv)
 	    total->requests
 		? (double)total->sum_ns / (double)total->requests / us
 		: 0.0,
-	    (unsigned long long)total->dunno, (unsigned long long)total->reject,
+	    o.proto == LG_POLICY ? "dunno" : "found",
+	    (unsigned long long)(o.proto == LG_POLICY ? total->dunno
+						      : total->found),
+	    o.proto == LG_POLICY ? "reject" : "notfound",
+	    (unsigned long long)(o.proto == LG_POLICY ? total->reject
+						      : total->notfound),
 	    (unsigned long long)total->tempfail,
 	    (unsigned long long)total->other,
 	    (unsigned long long)total->mismatch,
