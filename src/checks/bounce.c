@@ -122,11 +122,16 @@ pb_step check_bounce(pb_env *env, pb_txn *t, pb_verdict *v, pb_trace *tr)
 			       "signing keys not configured, try again later");
 		return PB_DECIDED;
 	}
-	if (t->memo.null_rcpts > 0) {
+	/* Counted by us on this connection (Postfix: one per smtpd), or
+	 * by the MTA (Exim asks on a new connection for each recipient and
+	 * sends recipient_count; Postfix sends 0 at RCPT). */
+	if (t->memo.null_rcpts > 0 || t->rcpt_count > 0) {
 		pb_trace_note(tr, "bounce",
 			      "null sender: this transaction already has %u "
 			      "recipient(s), and a bounce has one",
-			      t->memo.null_rcpts);
+			      t->memo.null_rcpts > t->rcpt_count
+				  ? t->memo.null_rcpts
+				  : t->rcpt_count);
 		pb_verdict_set(v, 452, "4.5.3", PB_R_ONE_RCPT_PER_BOUNCE,
 			       "one recipient per bounce; your server will "
 			       "send the rest separately");

@@ -243,6 +243,9 @@ def base_conf(tmp, state, ports, extra=""):
 state_dir = {state}
 idle_timeout = 5
 log_level = info
+[milter]
+listen =
+
 [policy]
 listen = inet:127.0.0.1:{p0}
 [directory]
@@ -517,6 +520,15 @@ def bounce_tests(pp, psm):
     check("a bounce's second recipient: 452 4.5.3; a new transaction: "
           "DUNNO", len(rs) == 3 and rs[0] == "DUNNO" and
           rs[1].startswith("452 4.5.3 ") and rs[2] == "DUNNO", rs)
+    s = connect((HOST, pp))
+    s.sendall(("request=smtpd_access_policy\nprotocol_state=RCPT\n"
+               "instance=x9\nsender=\nrecipient=%s\nrecipient_count=1\n\n"
+               % g2).encode())
+    r = recv_until(s, lambda b: b.endswith(b"\n\n")).decode()
+    s.close()
+    check("a bounce whose MTA says a recipient is accepted already "
+          "(recipient_count=1, Exim's way): 452 4.5.3",
+          r.startswith("action=452 4.5.3 "), r)
     r = policy(pp, "someone@example.com", bad)
     check("real sender to a prvs address with a bad hash: DUNNO (only "
           "bounces are judged; the mailbox exists)", r == "DUNNO", r)
