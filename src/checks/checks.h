@@ -57,5 +57,7 @@ pb_step check_recipient(pb_env *env, pb_txn *t, pb_verdict *v, pb_trace *tr);
 pb_step check_null_sender_to_list(pb_env *env, pb_txn *t, pb_verdict *v,
 				  pb_trace *tr);
 pb_step check_list_post(pb_env *env, pb_txn *t, pb_verdict *v, pb_trace *tr);
+pb_step check_header_sender(pb_env *env, pb_txn *t, pb_verdict *v,
+			    pb_trace *tr);
 
 #endif

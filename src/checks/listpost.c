@@ -1,11 +1,20 @@
 /*
  * listpost - who may post to a list, decided from the envelope sender at
- * RCPT time.
+ * RCPT time, or handed on to the end of the headers.
+ *
+ * A list's check_sender says who counts as the poster: 'envelope' is
+ * decided here; with 'any' (Mailman's rule) a permitted envelope sender
+ * passes here and any other waits for From:, Reply-To: and Sender: at end
+ * of headers (check header-sender); with 'headers' every post waits.  An
+ * SMTP server answers once for all recipients after DATA, so a transaction
+ * holds at most one list whose answer waits: a second one gets 452 4.5.3
+ * and the sending server sends it in a transaction of its own.
  *
  * Only a list's posting address is judged here; its companion addresses
  * (-owner, -request, -bounces ...) are open to everyone, as in Mailman.
  * Texts name the list and its owner so an honest sender knows whom to ask.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "checks/checks.h"
@@ -58,6 +67,33 @@ static int poster_status(pb_env *env, pb_txn *t, pb_trace *tr,
 			       error_r);
 }
 
+/* defer - the answer for this list waits for the headers; one such list
+ * per transaction. */
+static pb_step defer(pb_env *env, pb_txn *t, pb_verdict *v, pb_trace *tr,
+		     const char *why)
+{
+	const char *list = env->rinfo.list;
+
+	if (t->memo.data_list[0] != '\0' &&
+	    strcmp(t->memo.data_list, list) != 0) {
+		pb_trace_note(tr, "list-post",
+			      "%s; but this transaction already waits for the "
+			      "headers for %s, and after DATA one answer "
+			      "serves all recipients",
+			      why, t->memo.data_list);
+		pb_verdict_set(v, 452, "4.5.3", PB_R_ONE_LIST_PER_TXN,
+			       "one list per transaction; your server will "
+			       "send the rest separately");
+		return PB_DECIDED;
+	}
+	pb_trace_note(tr, "list-post",
+		      "%s: decided at end of headers from From:, Reply-To: "
+		      "and Sender: (check_sender %s)",
+		      why, pb_check_sender_name(env->rinfo.check_sender));
+	snprintf(t->memo.data_list, sizeof(t->memo.data_list), "%s", list);
+	return PB_CONTINUE;
+}
+
 /* check_list_post - members-only and closed lists. */
 pb_step check_list_post(pb_env *env, pb_txn *t, pb_verdict *v, pb_trace *tr)
 {
@@ -82,6 +118,9 @@ pb_step check_list_post(pb_env *env, pb_txn *t, pb_verdict *v, pb_trace *tr)
 	case PB_POLICY_CLOSED:
 		break;
 	}
+	if (env->rinfo.check_sender == PB_CHECK_HEADERS)
+		return defer(env, t, v, tr,
+			     "the list judges the header senders only");
 	st = poster_status(env, t, tr, &error);
 	if (st < 0)
 		return pb_check_backend_fault(env, v, tr, "list-post", error);
@@ -90,6 +129,14 @@ pb_step check_list_post(pb_env *env, pb_txn *t, pb_verdict *v, pb_trace *tr)
 			      t->sender, list);
 		return PB_CONTINUE;
 	}
+	if (env->rinfo.check_sender == PB_CHECK_ANY &&
+	    (env->rinfo.policy == PB_POLICY_CLOSED || st != PB_POSTER_MEMBER))
+		return defer(env, t, v, tr,
+			     env->rinfo.policy == PB_POLICY_CLOSED
+				 ? "the envelope sender is not an allowed "
+				   "poster"
+				 : "the envelope sender is neither member nor "
+				   "allowed poster");
 	if (env->rinfo.policy == PB_POLICY_CLOSED) {
 		pb_trace_note(tr, "list-post",
 			      "list %s is closed and <%s> is not an allowed "

@@ -44,6 +44,7 @@ enum {
 	OPT_CATCH_ALL = 1 << 0,
 	OPT_POLICY = 1 << 1,
 	OPT_OWNER = 1 << 2,
+	OPT_CHECK_SENDER = 1 << 3,
 };
 
 typedef struct cli {
@@ -53,9 +54,10 @@ typedef struct cli {
 	pb_addr_opts aopts; /* how addresses are stored */
 	pb_dir *dir;
 	bool catch_all;
-	const char *policy; /* --policy, or NULL */
-	const char *owner;  /* --owner, or NULL */
-	char **args;	    /* positional arguments after the action */
+	const char *policy;	  /* --policy, or NULL */
+	const char *owner;	  /* --owner, or NULL */
+	const char *check_sender; /* --check-sender, or NULL */
+	char **args;		  /* positional arguments after the action */
 	int nargs;
 	char done[160]; /* summary printed once the change is committed */
 } cli;
@@ -522,6 +524,24 @@ static int parse_policy(const cli *c)
 	return p;
 }
 
+/* parse_check_sender - --check-sender's value (PB_CHECK_ANY when not
+ * given); -1 with a usage message. */
+static int parse_check_sender(const cli *c)
+{
+	int v;
+
+	if (c->check_sender == NULL)
+		return PB_CHECK_ANY;
+	v = pb_check_sender_parse(c->check_sender);
+	if (v < 0) {
+		complain(c, 2,
+			 "bad --check-sender '%s': envelope, headers or any",
+			 c->check_sender);
+		return -1;
+	}
+	return v;
+}
+
 /* parse_owner - --owner's value into out (stored form); "" stays "". */
 static int parse_owner(const cli *c, char *out, size_t cap)
 {
@@ -543,20 +563,27 @@ static int list_add(cli *c)
 	const char *error = NULL;
 	pb_dir_list l;
 	pb_addr a;
-	int policy, r;
+	int policy, check, r;
 
 	policy = parse_policy(c);
-	if (policy < 0 || parse_addr(c, c->args[0], &a) < 0 ||
+	check = parse_check_sender(c);
+	if (policy < 0 || check < 0 || parse_addr(c, c->args[0], &a) < 0 ||
 	    parse_owner(c, owner, sizeof(owner)) < 0)
 		return 2;
 	r = pb_dir_list_add(c->dir, a.full, (pb_list_policy)policy, owner,
 			    &error);
 	if (r < 0)
 		return backend(c, error);
+	if (r > 0 && check != PB_CHECK_ANY &&
+	    pb_dir_list_set_check_sender(c->dir, a.full, (pb_check_sender)check,
+					 &error) < 0)
+		return backend(c, error);
 	if (pb_dir_list_get(c->dir, a.full, &l, &error) <= 0)
 		return backend(c, error ? error : "list vanished");
 	if (r == 0) {
-		if ((int)l.policy == policy && strcmp(l.owner, owner) == 0) {
+		if ((int)l.policy == policy && strcmp(l.owner, owner) == 0 &&
+		    strcmp(l.check_sender,
+			   pb_check_sender_name((pb_check_sender)check)) == 0) {
 			note(c, "list %s already exists", a.full);
 			return 0;
 		}
@@ -566,8 +593,9 @@ static int list_add(cli *c)
 				a.full, pb_list_policy_name(l.policy),
 				l.owner_effective);
 	}
-	printf("added list %s (policy %s, owner %s)\n", l.address,
-	       pb_list_policy_name(l.policy), l.owner_effective);
+	printf("added list %s (policy %s, owner %s, check_sender %s)\n",
+	       l.address, pb_list_policy_name(l.policy), l.owner_effective,
+	       l.check_sender);
 	r = pb_dir_domain_get(c->dir, a.domain, NULL, &error);
 	if (r < 0)
 		return backend(c, error);
@@ -587,9 +615,11 @@ static int list_set(cli *c)
 	const char *error = NULL;
 	pb_dir_list l;
 	pb_addr a;
-	int policy = -1, r;
+	int policy = -1, check = -1, r;
 
 	if (c->policy != NULL && (policy = parse_policy(c)) < 0)
+		return 2;
+	if (c->check_sender != NULL && (check = parse_check_sender(c)) < 0)
 		return 2;
 	if (parse_addr(c, c->args[0], &a) < 0 ||
 	    parse_owner(c, owner, sizeof(owner)) < 0)
@@ -600,11 +630,15 @@ static int list_set(cli *c)
 		return backend(c, error);
 	if (r == 0)
 		return complain(c, 1, "no list %s", a.full);
+	if (check >= 0 &&
+	    pb_dir_list_set_check_sender(c->dir, a.full, (pb_check_sender)check,
+					 &error) < 0)
+		return backend(c, error);
 	if (pb_dir_list_get(c->dir, a.full, &l, &error) <= 0)
 		return backend(c, error ? error : "list vanished");
-	printf("list %s: policy %s, owner %s%s\n", l.address,
+	printf("list %s: policy %s, owner %s%s, check_sender %s\n", l.address,
 	       pb_list_policy_name(l.policy), l.owner_effective,
-	       l.owner[0] == '\0' ? " (default)" : "");
+	       l.owner[0] == '\0' ? " (default)" : "", l.check_sender);
 	return 0;
 }
 
@@ -800,9 +834,10 @@ static const action recipient_actions[] = {
 };
 
 static const action list_actions[] = {
-    {"add", OPEN_CREATE, 1, 1, OPT_POLICY | OPT_OWNER, OPT_POLICY, list_add},
-    {"set", OPEN_CREATE, 1, 1, OPT_POLICY | OPT_OWNER, OPT_POLICY | OPT_OWNER,
-     list_set},
+    {"add", OPEN_CREATE, 1, 1, OPT_POLICY | OPT_OWNER | OPT_CHECK_SENDER,
+     OPT_POLICY, list_add},
+    {"set", OPEN_CREATE, 1, 1, OPT_POLICY | OPT_OWNER | OPT_CHECK_SENDER,
+     OPT_POLICY | OPT_OWNER | OPT_CHECK_SENDER, list_set},
     {"del", OPEN_WRITE, 1, 1, 0, 0, list_del},
     {"show", OPEN_READ, 1, 1, 0, 0, list_show},
     {"list", OPEN_READ, 0, 0, 0, 0, list_list},
@@ -836,14 +871,18 @@ static const char recipient_usage[] =
 
 static const char list_usage[] =
     "usage: pushback list add LIST --policy POLICY [--owner ADDRESS]\n"
+    "                             [--check-sender envelope|headers|any]\n"
     "       pushback list set LIST [--policy POLICY] [--owner ADDRESS]\n"
+    "                             [--check-sender envelope|headers|any]\n"
     "       pushback list del LIST\n"
     "       pushback list show LIST\n"
     "       pushback list list\n"
     "POLICY: open (anyone posts), members (members and allowed posters),\n"
     "moderated, closed (allowed posters only).  The owner defaults to\n"
     "LOCAL-owner@DOMAIN; --owner '' restores the default.  'add' also\n"
-    "protects the list's domain.\n";
+    "protects the list's domain.  --check-sender: who counts as the\n"
+    "poster: the envelope sender (decided at RCPT), From:/Reply-To:/\n"
+    "Sender: (at end of headers), or any of them (default, Mailman's).\n";
 
 static const char member_usage[] =
     "usage: pushback member add LIST ADDRESS...\n"
@@ -910,6 +949,10 @@ static int parse_args(cli *c, const action *a, const char *text, int argc,
 			   (v = option_value(argc, argv, &i, "--owner")) !=
 			       NULL) {
 			c->owner = v;
+		} else if ((a->opts & OPT_CHECK_SENDER) &&
+			   (v = option_value(argc, argv, &i,
+					     "--check-sender")) != NULL) {
+			c->check_sender = v;
 		} else {
 			complain(c, 2, "unknown or incomplete option %s", s);
 			return usage(text, stderr, 2);
@@ -922,10 +965,12 @@ static int parse_args(cli *c, const action *a, const char *text, int argc,
 	}
 	if (a->need != 0 &&
 	    ((a->need & OPT_POLICY) == 0 || c->policy == NULL) &&
-	    ((a->need & OPT_OWNER) == 0 || c->owner == NULL)) {
+	    ((a->need & OPT_OWNER) == 0 || c->owner == NULL) &&
+	    ((a->need & OPT_CHECK_SENDER) == 0 || c->check_sender == NULL)) {
 		complain(c, 2, "needs %s",
-			 a->need & OPT_OWNER ? "--policy or --owner"
-					     : "--policy");
+			 a->need & OPT_OWNER
+			     ? "--policy, --owner or --check-sender"
+			     : "--policy");
 		return usage(text, stderr, 2);
 	}
 	return 0;

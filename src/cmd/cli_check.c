@@ -23,9 +23,13 @@ static int check_usage(FILE *out, int code)
 	fprintf(out,
 		"usage: pushback check --sender S --recipient R "
 		"[--recipient R2 ...] [--client-address IP] [--helo NAME]\n"
+		"                      [--from-header TEXT] "
+		"[--reply-to-header TEXT] [--sender-header TEXT]\n"
 		"  --sender ''  is the null sender (a bounce)\n"
 		"Prints the action pushbackd would answer, then each step.\n"
-		"Several --recipient are one transaction, decided in order.\n");
+		"Several --recipient are one transaction, decided in order.\n"
+		"With a header option, the end of headers is decided too, for\n"
+		"the recipients that were not refused.\n");
 	return code;
 }
 
@@ -53,10 +57,11 @@ static int set_fact(char *field, size_t cap, const char *what,
 	return 0;
 }
 
-/* explain - decide t's recipient at RCPT and print the action line, the
- * steps and the verdict. */
-static int explain(pb_env *env, pb_txn *t, const pb_render_opts *ropts,
-		   step_sink *sink, pb_trace *tr, pb_verdict *v, pb_reply *r)
+/* explain - decide t at stage and print the action line, the steps and
+ * the verdict. */
+static int explain(pb_env *env, pb_txn *t, pb_stage stage,
+		   const pb_render_opts *ropts, step_sink *sink, pb_trace *tr,
+		   pb_verdict *v, pb_reply *r)
 {
 	char *steps_text = NULL;
 	size_t steps_len = 0;
@@ -71,12 +76,20 @@ static int explain(pb_env *env, pb_txn *t, const pb_render_opts *ropts,
 	}
 	tr->note = print_step;
 	tr->arg = sink;
-	pb_pipeline_decide(env, t, PB_STAGE_RCPT, v, tr);
+	pb_pipeline_decide(env, t, stage, v, tr);
 	fclose(sink->out);
 	pb_verdict_render(v, ropts, t, 0, r);
 	printf("action=%s\n", r->line);
-	printf("stage RCPT: sender=<%s> recipient=<%s>\n", t->sender,
-	       t->recipient);
+	if (stage == PB_STAGE_RCPT)
+		printf("stage RCPT: sender=<%s> recipient=<%s>\n", t->sender,
+		       t->recipient);
+	else
+		printf("stage %s: sender=<%s> recipients=%u From: %s "
+		       "Reply-To: %s Sender: %s\n",
+		       pb_stage_name(stage), t->sender, t->n_rcpts,
+		       t->hdr_from[0] ? t->hdr_from : "-",
+		       t->hdr_reply_to[0] ? t->hdr_reply_to : "-",
+		       t->hdr_sender[0] ? t->hdr_sender : "-");
 	fputs(steps_text, stdout);
 	free(steps_text);
 	printf("verdict: %s", pb_action_name(v->action));
@@ -100,6 +113,9 @@ int cli_check(const pb_config *cfg, int argc, char **argv)
 	    {"recipient", required_argument, NULL, 'r'},
 	    {"client-address", required_argument, NULL, 'a'},
 	    {"helo", required_argument, NULL, 'e'},
+	    {"from-header", required_argument, NULL, 'F'},
+	    {"reply-to-header", required_argument, NULL, 'R'},
+	    {"sender-header", required_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -111,6 +127,7 @@ int cli_check(const pb_config *cfg, int argc, char **argv)
 				.log = false};
 	const char *error = NULL, *sender = NULL, *rcpts[CHECK_MAX_RCPTS];
 	size_t n_rcpts = 0;
+	bool refused;
 	pb_signer signer;
 	char signer_error[512];
 	pb_dir *dir = NULL;
@@ -149,6 +166,19 @@ int cli_check(const pb_config *cfg, int argc, char **argv)
 			    0)
 				return 2;
 			break;
+		case 'F':
+		case 'R':
+		case 'S':
+			if (pb_txn_set_header(&t,
+					      opt == 'F'   ? "From"
+					      : opt == 'R' ? "Reply-To"
+							   : "Sender",
+					      optarg, strlen(optarg)) < 0) {
+				fprintf(stderr,
+					"pushback check: header too long\n");
+				return 2;
+			}
+			break;
 		case 'h':
 			return check_usage(stdout, 0);
 		default:
@@ -175,10 +205,20 @@ int cli_check(const pb_config *cfg, int argc, char **argv)
 			     rcpts[i]) < 0)
 			break;
 		pb_env_init(&env, cfg, dir, error, &signer);
-		if (explain(&env, &t, &ropts, &sink, &tr, &v, &r) < 0)
+		if (explain(&env, &t, PB_STAGE_RCPT, &ropts, &sink, &tr, &v,
+			    &r) < 0)
 			break;
-		pb_txn_note_answer(&t, r.action == PB_TEMPFAIL ||
-					   r.action == PB_REJECT);
+		refused = r.action == PB_TEMPFAIL || r.action == PB_REJECT;
+		pb_txn_note_answer(&t, refused);
+		if (!refused)
+			(void)pb_txn_add_rcpt(&t, t.recipient,
+					      strlen(t.recipient));
+	}
+	if (t.headers_seen) {
+		printf("\n");
+		pb_env_init(&env, cfg, dir, error, &signer);
+		(void)explain(&env, &t, PB_STAGE_EOH, &ropts, &sink, &tr, &v,
+			      &r);
 	}
 	pb_signer_wipe(&signer);
 	pb_dir_free(&dir);

@@ -85,6 +85,7 @@ static const key_def keys[] = {
     {"bounces", "no_bounces", KEY_LIST, OFF(no_bounces), 0, 0},
     {"bounces", "quarantine", KEY_QUARANTINE, OFF(quarantine), 0, 0},
     {"socketmap", "listen", KEY_LISTEN, OFF(socketmap_listen), 0, 0},
+    {"milter", "listen", KEY_LISTEN, OFF(milter_listen), 0, 0},
     {"tcp_table", "forward", KEY_LISTEN_ONE, OFF(tcp_table[PB_MAP_FORWARD]), 0,
      0},
     {"tcp_table", "reverse", KEY_LISTEN_ONE, OFF(tcp_table[PB_MAP_REVERSE]), 0,
@@ -499,12 +500,15 @@ int pb_config_defaults(pb_config *cfg, const char **error_r)
 	    (cfg->policy_listen.spec[0] = strdup("inet:127.0.0.1:10040")) ==
 		NULL ||
 	    (cfg->socketmap_listen.spec[0] = strdup("inet:127.0.0.1:10041")) ==
+		NULL ||
+	    (cfg->milter_listen.spec[0] = strdup("inet:127.0.0.1:10042")) ==
 		NULL) {
 		*error_r = "out of memory";
 		return -1;
 	}
 	cfg->policy_listen.n = 1;
 	cfg->socketmap_listen.n = 1;
+	cfg->milter_listen.n = 1;
 	return 0;
 }
 
@@ -684,6 +688,7 @@ void pb_config_free(pb_config *cfg)
 	free(cfg->recipient_delimiter);
 	listen_clear(&cfg->policy_listen);
 	listen_clear(&cfg->socketmap_listen);
+	listen_clear(&cfg->milter_listen);
 	free(cfg->srs_domain);
 	free(cfg->srs_secrets);
 	free(cfg->batv_secrets);

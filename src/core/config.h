@@ -95,6 +95,8 @@ typedef struct pb_config {
 
 	/* [socketmap] */
 	pb_listen_list socketmap_listen;
+	/* [milter] */
+	pb_listen_list milter_listen;
 	/* [tcp_table], indexed by pb_map_id; NULL when off */
 	char *tcp_table[PB_MAP_COUNT];
 

@@ -19,6 +19,11 @@ static const pb_check pipeline[] = {
     {PB_STAGE_RCPT, "recipient", check_recipient},
     {PB_STAGE_RCPT, "null-sender-to-list", check_null_sender_to_list},
     {PB_STAGE_RCPT, "list-post", check_list_post},
+    /* End of headers (milter), or DATA / END-OF-MESSAGE with the header
+     * fields (policy, from Exim): may the author post to the list? */
+    {PB_STAGE_DATA, "header-sender", check_header_sender},
+    {PB_STAGE_EOH, "header-sender", check_header_sender},
+    {PB_STAGE_EOM, "header-sender", check_header_sender},
 };
 
 /* pb_pipeline_table - the table, for tests and documentation. */

@@ -31,6 +31,13 @@ typedef enum pb_list_policy {
 	PB_POLICY_CLOSED,    /* allowed posters only */
 } pb_list_policy;
 
+/* Which addresses count as the poster (Mailman's rule is 'any'). */
+typedef enum pb_check_sender {
+	PB_CHECK_ANY = 0,  /* envelope sender, From:, Reply-To: or Sender: */
+	PB_CHECK_ENVELOPE, /* the envelope sender only: decided at RCPT */
+	PB_CHECK_HEADERS,  /* From:, Reply-To: or Sender: only */
+} pb_check_sender;
+
 typedef enum pb_rcpt_kind {
 	PB_RCPT_UNKNOWN = 0,	/* protected domain, no such address */
 	PB_RCPT_ADDRESS,	/* an explicit recipient */
@@ -54,6 +61,7 @@ typedef struct pb_dir_rcpt {
 	char owner[PB_ADDR_MAX + 1]; /* owner address */
 	char companion[32];	     /* "owner", "request", ... or "" */
 	pb_list_policy policy;
+	pb_check_sender check_sender;
 } pb_dir_rcpt;
 
 /* pb_dir_open - open the database at path.  Returns 0, or -1 with
@@ -89,6 +97,10 @@ void pb_dir_release(pb_dir *dir);
 /* pb_list_policy_name / _parse - "open", "members", "moderated", "closed";
  * parse returns -1 when unknown. */
 const char *pb_list_policy_name(pb_list_policy p);
+/* pb_check_sender_name - "any", "envelope", "headers". */
+const char *pb_check_sender_name(pb_check_sender c);
+/* pb_check_sender_parse - the word's value, or -1. */
+int pb_check_sender_parse(const char *s);
 int pb_list_policy_parse(const char *s);
 
 /* The administrative API the CLI uses is declared below. */
@@ -171,6 +183,10 @@ int pb_dir_list_get(pb_dir *dir, const char *address, pb_dir_list *out,
  * list, -1 error. */
 int pb_dir_list_set(pb_dir *dir, const char *address, int policy,
 		    const char *owner, const char **error_r);
+/* pb_dir_list_set_check_sender - which addresses count as the poster:
+ * 1 done, 0 no such list, -1 error. */
+int pb_dir_list_set_check_sender(pb_dir *dir, const char *address,
+				 pb_check_sender check, const char **error_r);
 /* pb_dir_list_del - the list with its members and posters. */
 int pb_dir_list_del(pb_dir *dir, const char *address, const char **error_r);
 /* pb_dir_list_each - every list, in address order, with counts. */

@@ -93,6 +93,7 @@ enum {
 	A_LIST_ADD,
 	A_LIST_GET,
 	A_LIST_POLICY,
+	A_LIST_CHECK,
 	A_LIST_OWNER,
 	A_LIST_DEL,
 	A_LIST_DEL_MEMBERS,
@@ -116,12 +117,13 @@ static const char *const stmt_sql[N_STMT] = {
     /* The common case in one statement: no row when the domain is not
      * protected, else catch-all, the list (NULLs if none) and whether
      * ?2 is a recipient. */
-    [Q_KEY] = "SELECT d.catch_all, l.id, l.owner, l.policy,"
+    [Q_KEY] = "SELECT d.catch_all, l.id, l.owner, l.policy, l.check_sender,"
 	      " EXISTS (SELECT 1 FROM recipients WHERE address = ?2)"
 	      " FROM domains AS d LEFT JOIN lists AS l ON l.address = ?2"
 	      " WHERE d.domain = ?1",
     [Q_DOMAIN] = "SELECT catch_all FROM domains WHERE domain = ?1",
-    [Q_LIST] = "SELECT id, owner, policy FROM lists WHERE address = ?1",
+    [Q_LIST] = "SELECT id, owner, policy, check_sender FROM lists"
+	       " WHERE address = ?1",
     [Q_RCPT] = "SELECT 1 FROM recipients WHERE address = ?1",
     /* An allowed poster outranks a member (a closed list needs the
      * former), so the best of the (at most four) probes wins. */
@@ -151,6 +153,7 @@ static const char *const stmt_sql[N_STMT] = {
     [A_LIST_GET] = "SELECT id, address, owner, policy, check_sender"
 		   " FROM lists WHERE address = ?1",
     [A_LIST_POLICY] = "UPDATE lists SET policy = ?2 WHERE address = ?1",
+    [A_LIST_CHECK] = "UPDATE lists SET check_sender = ?2 WHERE address = ?1",
     [A_LIST_OWNER] = "UPDATE lists SET owner = nullif(?2, '')"
 		     " WHERE address = ?1",
     [A_LIST_DEL] = "DELETE FROM lists WHERE address = ?1",
@@ -620,21 +623,26 @@ static int probe_domain(pb_dir *dir, const char *domain, bool *catch_all,
 }
 
 /* fill_list - the list fields of out from columns col.. (id, owner,
- * policy) of the current row.  Returns 1, or -1 on a bad row. */
+ * policy, check_sender) of the current row.  Returns 1, or -1 on a bad
+ * row. */
 static int fill_list(pb_dir *dir, sqlite3_stmt *st, int col,
 		     const char *address, pb_dir_rcpt *out,
 		     const char **error_r)
 {
 	const char *owner = (const char *)sqlite3_column_text(st, col + 1);
 	const char *policy = (const char *)sqlite3_column_text(st, col + 2);
+	const char *check = (const char *)sqlite3_column_text(st, col + 3);
 	int p = policy != NULL ? pb_list_policy_parse(policy) : -1, n;
+	int c = check != NULL ? pb_check_sender_parse(check) : -1;
 
-	if (p < 0)
+	if (p < 0 || c < 0)
 		return set_error(dir, error_r,
-				 "database %s: list %s has bad policy",
+				 "database %s: list %s has bad policy or "
+				 "check_sender",
 				 dir->path, address);
 	out->list_id = sqlite3_column_int64(st, col);
 	out->policy = (pb_list_policy)p;
+	out->check_sender = (pb_check_sender)c;
 	n = snprintf(out->list, sizeof(out->list), "%s", address);
 	if (n < 0 || (size_t)n >= sizeof(out->list))
 		goto too_long;
@@ -686,7 +694,7 @@ static int probe_key(pb_dir *dir, const char *domain, const char *key,
 		return finish(dir, st, rc, 0, "look up recipient", error_r);
 	*catch_all = sqlite3_column_int(st, 0) != 0;
 	*is_list = sqlite3_column_type(st, 1) != SQLITE_NULL;
-	*is_rcpt = sqlite3_column_int(st, 4) != 0;
+	*is_rcpt = sqlite3_column_int(st, 5) != 0;
 	if (*is_list)
 		ret = fill_list(dir, st, 1, key, out, error_r);
 	sqlite3_reset(st);
@@ -939,6 +947,7 @@ int pb_dir_lookup_rcpt(pb_dir *dir, const pb_addr *rcpt, pb_dir_rcpt *out,
 	out->list_id = 0;
 	out->list[0] = out->owner[0] = out->companion[0] = '\0';
 	out->policy = PB_POLICY_OPEN;
+	out->check_sender = PB_CHECK_ANY;
 	if (snapshot(dir, error_r) < 0)
 		return -1;
 	if (n_keys > 1 || probe_companion(dir, rcpt->full, NULL, NULL) > 0) {
@@ -993,6 +1002,30 @@ static const char *const policy_names[] = {
     [PB_POLICY_MODERATED] = "moderated",
     [PB_POLICY_CLOSED] = "closed",
 };
+
+static const char *const check_names[] = {
+    [PB_CHECK_ANY] = "any",
+    [PB_CHECK_ENVELOPE] = "envelope",
+    [PB_CHECK_HEADERS] = "headers",
+};
+
+/* pb_check_sender_name - the setting's word. */
+const char *pb_check_sender_name(pb_check_sender c)
+{
+	if ((size_t)c >= sizeof(check_names) / sizeof(check_names[0]))
+		return "?";
+	return check_names[c];
+}
+
+/* pb_check_sender_parse - the word's setting, or -1. */
+int pb_check_sender_parse(const char *s)
+{
+	for (size_t i = 0; i < sizeof(check_names) / sizeof(check_names[0]);
+	     i++)
+		if (strcmp(s, check_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
 
 /* pb_list_policy_name - the policy's word. */
 const char *pb_list_policy_name(pb_list_policy p)
@@ -1287,6 +1320,21 @@ int pb_dir_list_set(pb_dir *dir, const char *address, int policy,
 		return -1;
 	if (owner != NULL && change_text(dir, A_LIST_OWNER, address, owner,
 					 "set owner", error_r) < 0)
+		return -1;
+	return 1;
+}
+
+/* pb_dir_list_set_check_sender - which addresses count as the poster. */
+int pb_dir_list_set_check_sender(pb_dir *dir, const char *address,
+				 pb_check_sender check, const char **error_r)
+{
+	pb_dir_list cur;
+	int r = pb_dir_list_get(dir, address, &cur, error_r);
+
+	if (r <= 0)
+		return r;
+	if (change_text(dir, A_LIST_CHECK, address, pb_check_sender_name(check),
+			"set check_sender", error_r) < 0)
 		return -1;
 	return 1;
 }

@@ -57,6 +57,8 @@ typedef enum attr_kind {
 	ATTR_REQUEST, /* must be smtpd_access_policy */
 	ATTR_STATE,   /* protocol_state: the stage */
 	ATTR_RCPT_COUNT,
+	ATTR_RECIPIENT, /* the recipient; repeated in a DATA request (Exim) */
+	ATTR_HEADER,	/* a sender header field's body (Exim): name in field */
 } attr_kind;
 
 typedef struct attr_def {
@@ -81,7 +83,11 @@ static const attr_def attrs[] = {
     {NAME("helo_name"), TXN_FIELD(helo)},
     {NAME("sasl_username"), TXN_FIELD(sasl_username)},
     {NAME("sender"), TXN_FIELD(sender)},
-    {NAME("recipient"), TXN_FIELD(recipient)},
+    {NAME("recipient"), ATTR_RECIPIENT, 0, 0},
+    /* pushback's own, for Exim's DATA ACL: the header fields' bodies */
+    {NAME("from_header"), ATTR_HEADER, 0, 0},
+    {NAME("reply_to_header"), ATTR_HEADER, 0, 0},
+    {NAME("sender_header"), ATTR_HEADER, 0, 0},
 };
 
 static const struct {
@@ -196,6 +202,24 @@ static void set_attr(pol_parser *p, const char *name, size_t nlen,
 		     i++)
 			n = n * 10 + (unsigned)(val[i] - '0');
 		p->txn->rcpt_count = n;
+		return;
+	case ATTR_RECIPIENT:
+		/* The last one is the recipient decided at RCPT; all are
+		 * kept for the checks after DATA. */
+		if (pb_txn_set(p->txn->recipient, sizeof(p->txn->recipient),
+			       val, vlen) < 0)
+			mark_bad(p, "attribute recipient is too long");
+		else if (pb_txn_add_rcpt(p->txn, val, vlen) < 0 &&
+			 p->txn->n_rcpts >= PB_TXN_RCPTS_MAX)
+			mark_bad(p, "too many recipients");
+		return;
+	case ATTR_HEADER:
+		/* A field too long to keep counts as holding no address. */
+		(void)pb_txn_set_header(p->txn,
+					a->name[0] == 'f'   ? "From"
+					: a->name[0] == 'r' ? "Reply-To"
+							    : "Sender",
+					val, vlen);
 		return;
 	case ATTR_FIELD:
 		if (pb_txn_set((char *)p->txn + a->offset, a->cap, val, vlen) <

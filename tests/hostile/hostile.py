@@ -192,6 +192,9 @@ idle_timeout = {idle}
 log = stderr
 log_level = info
 
+[milter]
+listen =
+
 [policy]
 listen = inet:{host}:{port}
 max_line_length = 4096

@@ -139,6 +139,9 @@ def main():
 state_dir = {tmp}
 idle_timeout = {idle}
 max_connections = 256
+[milter]
+listen =
+
 [policy]
 listen = inet:127.0.0.1:{pp}
 [socketmap]

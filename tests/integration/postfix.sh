@@ -60,6 +60,9 @@ state_dir = $t/pb
 log = stderr
 log_level = info
 
+[milter]
+listen =
+
 [policy]
 listen = inet:$host:$policy_port
 
@@ -79,7 +82,7 @@ pb_cli() {
 pb_cli domain add example.org
 pb_cli recipient add alice@example.org bob@example.org
 pb_cli list add dev@lists.example.org --policy members \
-	--owner boss@example.org
+	--owner boss@example.org --check-sender envelope
 pb_cli member add dev@lists.example.org member@example.net
 
 # shellcheck disable=SC2016 # the pid of the moment, read at exit

@@ -13,13 +13,18 @@
 #   example.org                protected; alice, bob, postmaster exist
 #   catchall.example           protected, catch-all
 #   lists.example.org          protected (through its lists):
-#     dev@       members, owner alice@example.org;
+#     dev@       members, owner alice@example.org, check_sender envelope;
 #                members alice@example.org, carol@example.net;
 #                allowed poster bot@example.com
-#     announce@  closed, default owner; allowed poster alice@example.org;
+#     announce@  closed, default owner, check_sender envelope; allowed
+#                poster alice@example.org;
 #                member carol@example.net (members may not post)
 #     chat@      open
 #     mod@       moderated, member alice@example.org
+#     talk@      members, owner bob@example.org, check_sender any (the
+#                default: decided at end of headers for non-members);
+#                member alice@example.org
+#     news@      closed, check_sender any; allowed poster alice@example.org
 #   anything else (example.net, example.com ...) is not protected
 set -eu
 
@@ -36,14 +41,18 @@ fill() {
 	run domain add example.org
 	run recipient add alice@example.org bob@example.org postmaster@example.org
 	run domain add catchall.example --catch-all
-	run list add dev@lists.example.org --policy members --owner alice@example.org
+	run list add dev@lists.example.org --policy members --owner alice@example.org --check-sender envelope
 	run member add dev@lists.example.org alice@example.org carol@example.net
 	run poster add dev@lists.example.org bot@example.com
-	run list add announce@lists.example.org --policy closed
+	run list add announce@lists.example.org --policy closed --check-sender envelope
 	run poster add announce@lists.example.org alice@example.org
 	run member add announce@lists.example.org carol@example.net
 	run list add chat@lists.example.org --policy open
 	run list add mod@lists.example.org --policy moderated
+	run list add talk@lists.example.org --policy members --owner bob@example.org
+	run member add talk@lists.example.org alice@example.org
+	run list add news@lists.example.org --policy closed
+	run poster add news@lists.example.org alice@example.org
 	run member add mod@lists.example.org alice@example.org
 }
 

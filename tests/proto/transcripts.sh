@@ -108,6 +108,9 @@ log = stderr
 log_level = info
 $3
 
+[milter]
+listen =
+
 [policy]
 listen = $2
 
