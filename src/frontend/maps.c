@@ -227,25 +227,32 @@ static int lookup(maps_conn *c, pb_map_id map, const char *key)
 {
 	char out[PB_SIGN_OUT_MAX], safe_key[256], safe_out[256];
 	const char *why = "";
+	pb_log_level level;
 	pb_map_status st;
 
 	st = pb_signer_map(c->signer, map, key, time(NULL), out, sizeof(out),
 			   &why);
-	if (st == PB_MAP_OK) {
-		pb_log(
-		    PB_LOG_INFO, "map=%s key=<%s> result=OK value=<%s>",
-		    pb_map_name(map),
-		    pb_log_safe(key, strlen(key), safe_key, sizeof(safe_key)),
-		    pb_log_safe(out, strlen(out), safe_out, sizeof(safe_out)));
-		return reply(c, st, out);
+	level = st == PB_MAP_OK		? PB_LOG_INFO
+		: st == PB_MAP_NOTFOUND ? PB_LOG_DEBUG
+					: PB_LOG_WARN;
+	/* escape the addresses only for a line that is written */
+	if (pb_log_enabled(level)) {
+		pb_log_safe(key, strlen(key), safe_key, sizeof(safe_key));
+		if (st == PB_MAP_OK)
+			pb_log(level, "map=%s key=<%s> result=OK value=<%s>",
+			       pb_map_name(map), safe_key,
+			       pb_log_safe(out, strlen(out), safe_out,
+					   sizeof(safe_out)));
+		else
+			pb_log(level, "map=%s key=<%s> result=%s reason=%s",
+			       pb_map_name(map), safe_key,
+			       st == PB_MAP_NOTFOUND ? "NOTFOUND"
+			       : st == PB_MAP_TEMP   ? "TEMP"
+						     : "PERM",
+			       why);
 	}
-	pb_log(st == PB_MAP_NOTFOUND ? PB_LOG_DEBUG : PB_LOG_WARN,
-	       "map=%s key=<%s> result=%s reason=%s", pb_map_name(map),
-	       pb_log_safe(key, strlen(key), safe_key, sizeof(safe_key)),
-	       st == PB_MAP_NOTFOUND ? "NOTFOUND"
-	       : st == PB_MAP_TEMP   ? "TEMP"
-				     : "PERM",
-	       why);
+	if (st == PB_MAP_OK)
+		return reply(c, st, out);
 	return reply(c, st, why);
 }
 
