@@ -230,6 +230,9 @@ state_dir = $t/pb
 log = stderr
 log_level = info
 
+[milter]
+listen =
+
 [policy]
 listen = inet:$host:$policy_port
 
