@@ -316,7 +316,8 @@ static int parse_literal(const char *p, size_t len, char *out, size_t cap)
 		return -1;
 	if (tag == 4 && lower(u[0]) == 'i' && lower(u[1]) == 'p' &&
 	    lower(u[2]) == 'v' && u[3] == '6') {
-		if (len - 5 >= sizeof(buf))
+		/* inet_pton stops at a NUL: one inside would hide a tail */
+		if (len - 5 >= sizeof(buf) || memchr(p + 5, '\0', len - 5))
 			return -1;
 		memcpy(buf, p + 5, len - 5);
 		buf[len - 5] = '\0';
