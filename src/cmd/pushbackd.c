@@ -203,6 +203,9 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < cfg.socketmap_listen.n; i++)
 		pb_log(PB_LOG_INFO, "listening on %s (socketmap)",
 		       cfg.socketmap_listen.spec[i]);
+	for (size_t i = 0; i < cfg.milter_listen.n; i++)
+		pb_log(PB_LOG_INFO, "listening on %s (milter)",
+		       cfg.milter_listen.spec[i]);
 	for (int m = 0; m < PB_MAP_COUNT; m++)
 		if (cfg.tcp_table[m] != NULL)
 			pb_log(PB_LOG_INFO, "listening on %s (tcp_table %s)",

@@ -21,5 +21,6 @@
 #define PB_R_ONE_RCPT_PER_BOUNCE "one-recipient-per-bounce"
 #define PB_R_NO_BOUNCES_HERE "no-bounces-here"
 #define PB_R_ONE_LIST_PER_TXN "one-list-per-transaction"
+#define PB_R_TOO_MANY_RCPTS "too-many-recipients"
 
 #endif

@@ -22,7 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define PB_KEYS_MAX 16	 /* secrets in one file */
+#define PB_KEYS_MAX 16	   /* secrets in one file */
 #define PB_KEY_LEN_MAX 256 /* bytes of one secret */
 
 typedef struct pb_key {

@@ -27,18 +27,21 @@
 #include "core/log.h"
 #include "directory/pool.h"
 #include "frontend/maps.h"
+#include "frontend/milter.h"
 #include "frontend/policy.h"
 #include "sign/signer.h"
 
 #define PB_BACKLOG 1024
 #define PB_THREAD_STACK (256 * 1024)
-/* policy and socketmap listeners, and one tcp_table listener per map */
-#define PB_MAX_FDS (2 * PB_MAX_LISTEN + PB_MAP_COUNT)
+/* policy, socketmap and milter listeners, and one tcp_table listener per
+ * map */
+#define PB_MAX_FDS (3 * PB_MAX_LISTEN + PB_MAP_COUNT)
 
 typedef enum listen_kind {
 	LISTEN_POLICY = 0,
 	LISTEN_SOCKETMAP,
 	LISTEN_TCP_TABLE,
+	LISTEN_MILTER,
 } listen_kind;
 
 struct pb_server {
@@ -199,6 +202,10 @@ static int add_listeners(pb_server *srv, const pb_config *cfg, char *errbuf,
 		if (add_listener(srv, cfg->socketmap_listen.spec[i],
 				 LISTEN_SOCKETMAP, 0, errbuf, errcap) < 0)
 			return -1;
+	for (size_t i = 0; i < cfg->milter_listen.n; i++)
+		if (add_listener(srv, cfg->milter_listen.spec[i], LISTEN_MILTER,
+				 0, errbuf, errcap) < 0)
+			return -1;
 	for (int m = 0; m < PB_MAP_COUNT; m++)
 		if (cfg->tcp_table[m] != NULL &&
 		    add_listener(srv, cfg->tcp_table[m], LISTEN_TCP_TABLE,
@@ -255,6 +262,9 @@ static void *conn_main(void *arg)
 	case LISTEN_TCP_TABLE:
 		maps_serve(ca->fd, MAPS_TCP_TABLE, ca->map, srv->cfg,
 			   &srv->signer, ca->peer);
+		break;
+	case LISTEN_MILTER:
+		mlt_serve(ca->fd, srv->cfg, srv->pool, &srv->signer, ca->peer);
 		break;
 	}
 	pb_log(PB_LOG_DEBUG, "%s: disconnected", ca->peer);

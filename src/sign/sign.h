@@ -98,8 +98,8 @@ pb_sign_err pb_batv_sign(const pb_batv_opts *o, time_t now, const char *addr,
 /* pb_batv_verify - check a prvs address and put the original in out.  The
  * key is chosen by its number; the expiry day is read modulo 1000 relative
  * to today (valid while today <= expiry <= today + max_age, wrapping). */
-pb_sign_err pb_batv_verify(const pb_batv_opts *o, time_t now,
-			   const char *addr, char *out, size_t outlen);
+pb_sign_err pb_batv_verify(const pb_batv_opts *o, time_t now, const char *addr,
+			   char *out, size_t outlen);
 
 /* pb_batv_is_prvs - the local part starts with "prvs=" (case-insensitive).
  */

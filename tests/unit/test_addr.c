@@ -514,8 +514,8 @@ static const struct ncase ncases[] = {
      "[ipv6:2001:db8::1]", "u+x@[ipv6:2001:db8::1]", "u@[ipv6:2001:db8::1]",
      "u", "x", false, true},
     /* a NUL inside a literal must not hide what follows it */
-    {S("u@[IPv6:2001:db8::1\0junk]"), false, NULL, false, PB_ADDR_BAD_DOMAIN,
-     0, 0, 0, 0, 0, 0, 0, 0},
+    {S("u@[IPv6:2001:db8::1\0junk]"), false, NULL, false, PB_ADDR_BAD_DOMAIN, 0,
+     0, 0, 0, 0, 0, 0, 0},
     {S("u@[IPv6:2001:db8:0:0:0:0:0:1]"), false, NULL, false, PB_ADDR_OK, "u",
      "[ipv6:2001:db8::1]", "u@[ipv6:2001:db8::1]", "u@[ipv6:2001:db8::1]", "u",
      "", false, true},
